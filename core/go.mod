@@ -1,0 +1,3 @@
+module github.com/sessionkit/sessionkit/core
+
+go 1.26

@@ -1,0 +1,316 @@
+package core
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+)
+
+// Record layout, version 1. All integers are big-endian; times are Unix
+// nanoseconds, 0 meaning "none".
+//
+//	header (RecordHeaderSize bytes)
+//	  [0]      format version (1)
+//	  [1]      flags: bit 0 = remember-me
+//	  [2:10]   expiry: the session's effective deadline (the earlier of the
+//	           idle and absolute deadlines); equals the store's expiry
+//	  [10:18]  created: start of the absolute lifetime
+//	entries, repeated until the end of the data
+//	  uvarint key length, key bytes
+//	  uvarint entry length, entry bytes
+//	entry
+//	  [0:8]    the key's own deadline (0: none)
+//	  [8:]     the value as encoded by the manager's codec
+//
+// A reader that meets a version it does not know returns [ErrCorrupt]; a
+// later release that changes the layout bumps the version and keeps
+// reading version 1.
+const (
+	// RecordVersion is the record format version this release writes.
+	RecordVersion = 1
+	// RecordHeaderSize is the size in bytes of a record header.
+	RecordHeaderSize = 18
+
+	flagRemember = 1 << 0
+	entryHeader  = 8
+)
+
+// Entry is one session key inside a record or a [Delta]. Value is the
+// encoded entry (deadline and codec bytes) built with [EncodeEntry];
+// stores treat it as opaque bytes.
+type Entry struct {
+	Key   string
+	Value []byte
+}
+
+// Record is a decoded record: its header fields and its entries, whose
+// values are still encoded (see [DecodeEntry]).
+type Record struct {
+	Remember bool
+	Expiry   time.Time
+	Created  time.Time
+	Entries  []Entry
+}
+
+// Delta is the change one request makes to a session, as handed to
+// [DeltaStore.SaveDelta]. Applying it is defined by [ApplyDelta]; a store
+// with a native structure (a Redis hash) may apply it natively but must
+// produce the same result.
+type Delta struct {
+	// Create makes the save insert-if-absent: it fails with
+	// [ErrSessionExists] when a live record exists. Without Create the save
+	// fails with [ErrSessionGone] when no live record exists.
+	Create bool
+	// Clear drops every stored entry before Set is applied.
+	Clear bool
+	// Header, when not nil, replaces the stored header, and the record's
+	// expiry becomes Expiry. When nil the stored header is kept and the
+	// expiry becomes the later of the stored one and Expiry, so that a slow
+	// request cannot shorten a deadline a concurrent one extended.
+	Header []byte
+	// Expiry is the new deadline of the record (see Header).
+	Expiry time.Time
+	// Set holds the entries to add or replace.
+	Set []Entry
+	// Delete holds the keys to remove.
+	Delete []string
+}
+
+func putTime(b []byte, t time.Time) {
+	var n int64
+	if !t.IsZero() {
+		n = t.UnixNano()
+	}
+	binary.BigEndian.PutUint64(b, uint64(n))
+}
+
+func getTime(b []byte) time.Time {
+	n := int64(binary.BigEndian.Uint64(b))
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// NewRecordHeader returns a header for a record with the given remember-me
+// flag, creation time and expiry.
+func NewRecordHeader(remember bool, created, expiry time.Time) []byte {
+	h := make([]byte, RecordHeaderSize)
+	h[0] = RecordVersion
+	if remember {
+		h[1] = flagRemember
+	}
+	putTime(h[2:10], expiry)
+	putTime(h[10:18], created)
+	return h
+}
+
+func checkHeader(data []byte) error {
+	if len(data) < RecordHeaderSize {
+		return fmt.Errorf("%w: %d bytes, shorter than a header", ErrCorrupt, len(data))
+	}
+	if data[0] != RecordVersion {
+		return fmt.Errorf("%w: unknown format version %d", ErrCorrupt, data[0])
+	}
+	return nil
+}
+
+// RecordExpiry returns the expiry kept in the header of data.
+func RecordExpiry(data []byte) (time.Time, error) {
+	if err := checkHeader(data); err != nil {
+		return time.Time{}, err
+	}
+	return getTime(data[2:10]), nil
+}
+
+// SetRecordExpiry overwrites, in place, the expiry kept in the header of
+// data. Stores that keep the expiry apart from the data (a SQL column, a
+// server TTL) use it to make a loaded record agree with their own deadline.
+func SetRecordExpiry(data []byte, expiry time.Time) error {
+	if err := checkHeader(data); err != nil {
+		return err
+	}
+	putTime(data[2:10], expiry)
+	return nil
+}
+
+// ParseRecord decodes data into a [Record]. Entry values are sub-slices of
+// data, not copies. Hostile input yields [ErrCorrupt], never a panic, and
+// no allocation larger than data itself.
+func ParseRecord(data []byte) (Record, error) {
+	var r Record
+	if err := checkHeader(data); err != nil {
+		return r, err
+	}
+	r.Remember = data[1]&flagRemember != 0
+	r.Expiry = getTime(data[2:10])
+	r.Created = getTime(data[10:18])
+	err := walkEntries(data[RecordHeaderSize:], func(key, value []byte) {
+		r.Entries = append(r.Entries, Entry{Key: string(key), Value: value})
+	})
+	return r, err
+}
+
+// walkEntries calls fn for every entry of body; key and value alias body.
+func walkEntries(body []byte, fn func(key, value []byte)) error {
+	for len(body) > 0 {
+		key, rest, err := readChunk(body)
+		if err != nil {
+			return err
+		}
+		value, rest, err := readChunk(rest)
+		if err != nil {
+			return err
+		}
+		if len(value) < entryHeader {
+			return fmt.Errorf("%w: entry of %d bytes", ErrCorrupt, len(value))
+		}
+		fn(key, value)
+		body = rest
+	}
+	return nil
+}
+
+func readChunk(b []byte) (chunk, rest []byte, err error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 {
+		return nil, nil, fmt.Errorf("%w: bad length prefix", ErrCorrupt)
+	}
+	b = b[k:]
+	if n > uint64(len(b)) {
+		return nil, nil, fmt.Errorf("%w: length %d exceeds the %d bytes left", ErrCorrupt, n, len(b))
+	}
+	return b[:n], b[n:], nil
+}
+
+// AppendRecord appends a record made of header and entries to dst. Stores
+// that keep entries apart (one hash field per key) use it to rebuild the
+// data that Load returns.
+func AppendRecord(dst, header []byte, entries []Entry) []byte {
+	dst = append(dst, header...)
+	for _, e := range entries {
+		dst = appendEntry(dst, e.Key, e.Value)
+	}
+	return dst
+}
+
+func appendEntry(dst []byte, key string, value []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(key)))
+	dst = append(dst, key...)
+	dst = binary.AppendUvarint(dst, uint64(len(value)))
+	return append(dst, value...)
+}
+
+// EncodeEntry appends to dst an entry value with the given per-key
+// deadline (zero: none) and codec bytes.
+func EncodeEntry(dst []byte, deadline time.Time, value []byte) []byte {
+	var h [entryHeader]byte
+	putTime(h[:], deadline)
+	dst = append(dst, h[:]...)
+	return append(dst, value...)
+}
+
+// DecodeEntry splits an entry value into its deadline and codec bytes,
+// which alias entry.
+func DecodeEntry(entry []byte) (deadline time.Time, value []byte, err error) {
+	if len(entry) < entryHeader {
+		return time.Time{}, nil, fmt.Errorf("%w: entry of %d bytes", ErrCorrupt, len(entry))
+	}
+	return getTime(entry[:entryHeader]), entry[entryHeader:], nil
+}
+
+// EntryExpired reports whether an encoded entry's own deadline has passed
+// at now. Malformed entries count as expired.
+func EntryExpired(entry []byte, now time.Time) bool {
+	d, _, err := DecodeEntry(entry)
+	if err != nil {
+		return true
+	}
+	return !d.IsZero() && !now.Before(d)
+}
+
+// RecordLive reports whether data is a well-formed record whose expiry is
+// after now.
+func RecordLive(data []byte, now time.Time) bool {
+	exp, err := RecordExpiry(data)
+	return err == nil && exp.After(now)
+}
+
+// ApplyDelta applies d to the record old (found reports whether the store
+// had one) at time now and returns the new record and its expiry. It
+// implements the [Delta] rules: insert-if-absent, no resurrection, header
+// and expiry handling, and it drops entries whose own deadline has passed.
+// An old record that is expired or corrupt counts as absent. Stores that
+// keep whole records (memory, file, SQL, Memcache) call it inside their
+// lock, transaction or CAS loop.
+func ApplyDelta(old []byte, found bool, d *Delta, now time.Time) ([]byte, time.Time, error) {
+	live := found && RecordLive(old, now)
+	if d.Create && live {
+		return nil, time.Time{}, ErrSessionExists
+	}
+	if !d.Create && !live {
+		return nil, time.Time{}, ErrSessionGone
+	}
+	header := d.Header
+	expiry := d.Expiry
+	if header == nil {
+		if !live {
+			return nil, time.Time{}, fmt.Errorf("core: delta creates a session without a header")
+		}
+		header = old[:RecordHeaderSize]
+		if oldExp := getTime(old[2:10]); oldExp.After(expiry) {
+			expiry = oldExp
+		}
+	} else if err := checkHeader(header); err != nil {
+		return nil, time.Time{}, err
+	}
+
+	size := RecordHeaderSize
+	for _, e := range d.Set {
+		size += len(e.Key) + len(e.Value) + 2*binary.MaxVarintLen32
+	}
+	if live && !d.Clear {
+		size += len(old) - RecordHeaderSize
+	}
+	out := make([]byte, RecordHeaderSize, size)
+	copy(out, header)
+	putTime(out[2:10], expiry)
+
+	if live && !d.Clear {
+		err := walkEntries(old[RecordHeaderSize:], func(key, value []byte) {
+			k := string(key) // does not allocate in the comparisons below
+			if containsKey(d.Delete, k) || containsEntry(d.Set, k) || EntryExpired(value, now) {
+				return
+			}
+			out = appendEntry(out, k, value)
+		})
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+	}
+	for i, e := range d.Set {
+		if containsEntry(d.Set[i+1:], e.Key) || EntryExpired(e.Value, now) {
+			continue // a later Set of the same key wins
+		}
+		out = appendEntry(out, e.Key, e.Value)
+	}
+	return out, expiry, nil
+}
+
+func containsKey(keys []string, k string) bool {
+	for _, x := range keys {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+func containsEntry(es []Entry, k string) bool {
+	for _, e := range es {
+		if e.Key == k {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,244 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Store persists session records. Keys are opaque strings chosen by core
+// (the lowercase hex SHA-256 of the session ID; a store adds its own prefix),
+// and data is an encoded record whose layout is described in record.go. A
+// store never interprets data except through the record helpers of this
+// package.
+//
+// Store is the minimum a third-party backend implements. With only these
+// three methods core merges concurrent changes best-effort (load, merge,
+// save). Backends that can do better implement the optional capabilities
+// below ([DeltaStore], [TouchStore], [TTLStore], [IterStore], [CountStore],
+// [ClearStore], [CleanupStore] and [io.Closer]); core discovers them by type
+// assertion.
+//
+// Implementations must be safe for concurrent use by multiple goroutines.
+type Store interface {
+	// Load returns the record stored under key. A missing or expired record
+	// is found == false with a nil error: only a failure of the backend is
+	// an error. A store must never return a record whose expiry has passed.
+	Load(ctx context.Context, key string) (data []byte, found bool, err error)
+
+	// Save stores data under key until expiry, replacing any previous
+	// record. The store may round expiry up to its own precision for its
+	// native TTL, but core checks the exact deadline kept in data.
+	Save(ctx context.Context, key string, data []byte, expiry time.Time) error
+
+	// Delete removes the record stored under key. Deleting a key that does
+	// not exist is a no-op and returns nil.
+	Delete(ctx context.Context, key string) error
+}
+
+// DeltaStore is the optional capability of applying a [Delta] atomically:
+// the store reads the current record, applies the delta with [ApplyDelta]
+// (or an equivalent native operation) and writes the result, with no other
+// writer of the same key in between. Every store of this project implements
+// it.
+type DeltaStore interface {
+	Store
+	// SaveDelta applies d to the record under key. It returns an error
+	// matching [ErrSessionExists] when d.Create is set and a live record
+	// already exists, and one matching [ErrSessionGone] when d.Create is not
+	// set and no live record exists (no resurrection).
+	SaveDelta(ctx context.Context, key string, d *Delta) error
+}
+
+// TouchStore is the optional capability of moving a record's deadline
+// without rewriting its data.
+type TouchStore interface {
+	Store
+	// Touch sets the expiry of the record under key, in the store and in the
+	// record's header, so that a later Load returns data whose
+	// [RecordExpiry] equals expiry. Touching a missing key is a no-op and
+	// returns nil.
+	Touch(ctx context.Context, key string, expiry time.Time) error
+}
+
+// TTLStore is the optional capability of reporting how long a record has
+// left to live.
+type TTLStore interface {
+	Store
+	// TTL returns the time left before the record under key expires.
+	// A missing or expired record is found == false with a nil error.
+	TTL(ctx context.Context, key string) (ttl time.Duration, found bool, err error)
+}
+
+// IterStore is the optional capability of visiting every live record.
+type IterStore interface {
+	Store
+	// Iterate calls fn for each live record, in no particular order, until
+	// fn returns false or an error occurs. Records saved or deleted during
+	// the iteration may or may not be visited. fn must not call back into
+	// the store for the same key from within the callback unless the
+	// implementation documents that it may.
+	Iterate(ctx context.Context, fn func(key string, data []byte) bool) error
+}
+
+// CountStore is the optional capability of counting live records.
+type CountStore interface {
+	Store
+	// Count returns the number of live records. Records that expired but
+	// were not yet cleaned up are not counted.
+	Count(ctx context.Context) (int, error)
+}
+
+// ClearStore is the optional capability of deleting every record the store
+// holds (only this store's records: a shared Redis database keeps the keys
+// outside the store's prefix).
+type ClearStore interface {
+	Store
+	Clear(ctx context.Context) error
+}
+
+// CleanupStore is the optional capability of removing expired records now,
+// in addition to any background cleanup the store runs.
+type CleanupStore interface {
+	Store
+	// Cleanup removes expired records and reports how many it removed
+	// (or -1 when the backend cannot tell).
+	Cleanup(ctx context.Context) (removed int, err error)
+}
+
+// Errors returned by stores and by the capability helpers. Match them with
+// [errors.Is]; they are usually wrapped with more context.
+var (
+	// ErrNotSupported is returned (wrapped) when a store lacks an optional
+	// capability. Wrappers such as the cached store implement every
+	// capability method and return it when their backing store lacks one.
+	ErrNotSupported = errors.New("core: operation not supported by this store")
+
+	// ErrSessionGone is returned by SaveDelta when the delta is for an
+	// existing session but no live record exists any more: it was deleted
+	// (logout, Renew in another request) or expired. Core never recreates
+	// such a session.
+	ErrSessionGone = errors.New("core: session no longer exists")
+
+	// ErrSessionExists is returned by SaveDelta when a new session is
+	// written insert-if-absent and the key already holds a live record.
+	ErrSessionExists = errors.New("core: session already exists")
+
+	// ErrTooLarge is returned when an encoded record exceeds the size a
+	// store accepts. The message names the limit.
+	ErrTooLarge = errors.New("core: session too large for store")
+
+	// ErrCorrupt is returned when record bytes cannot be decoded.
+	ErrCorrupt = errors.New("core: corrupt session record")
+
+	// ErrClosed is returned by a store used after Close.
+	ErrClosed = errors.New("core: store closed")
+)
+
+func notSupported(s Store, op string) error {
+	return fmt.Errorf("core: %T: %s: %w", s, op, ErrNotSupported)
+}
+
+// SaveDelta applies d to the record under key through s. It uses the
+// store's atomic [DeltaStore] capability when present; otherwise (or when
+// the store reports [ErrNotSupported]) it falls back to a best-effort
+// load, [ApplyDelta], save, which can lose a concurrent update.
+func SaveDelta(ctx context.Context, s Store, key string, d *Delta, now time.Time) error {
+	if ds, ok := s.(DeltaStore); ok {
+		err := ds.SaveDelta(ctx, key, d)
+		if !errors.Is(err, ErrNotSupported) {
+			return err
+		}
+	}
+	old, found, err := s.Load(ctx, key)
+	if err != nil {
+		return err
+	}
+	data, expiry, err := ApplyDelta(old, found, d, now)
+	if err != nil {
+		return err
+	}
+	return s.Save(ctx, key, data, expiry)
+}
+
+// Touch moves the deadline of the record under key. It uses the store's
+// [TouchStore] capability when present and otherwise rewrites the record
+// with its header's expiry patched (best effort).
+func Touch(ctx context.Context, s Store, key string, expiry time.Time) error {
+	if ts, ok := s.(TouchStore); ok {
+		err := ts.Touch(ctx, key, expiry)
+		if !errors.Is(err, ErrNotSupported) {
+			return err
+		}
+	}
+	data, found, err := s.Load(ctx, key)
+	if err != nil || !found {
+		return err
+	}
+	data = append([]byte(nil), data...)
+	if err := SetRecordExpiry(data, expiry); err != nil {
+		return err
+	}
+	return s.Save(ctx, key, data, expiry)
+}
+
+// StoreTTL reports the time left before the record under key expires. It
+// uses the store's [TTLStore] capability when present; otherwise it loads
+// the record and reads the expiry from its header.
+func StoreTTL(ctx context.Context, s Store, key string, now time.Time) (time.Duration, bool, error) {
+	if ts, ok := s.(TTLStore); ok {
+		ttl, found, err := ts.TTL(ctx, key)
+		if !errors.Is(err, ErrNotSupported) {
+			return ttl, found, err
+		}
+	}
+	data, found, err := s.Load(ctx, key)
+	if err != nil || !found {
+		return 0, false, err
+	}
+	exp, err := RecordExpiry(data)
+	if err != nil {
+		return 0, false, err
+	}
+	if !exp.After(now) {
+		return 0, false, nil
+	}
+	return exp.Sub(now), true, nil
+}
+
+// Iterate calls fn for each live record of s, or returns a wrapped
+// [ErrNotSupported] when s cannot iterate.
+func Iterate(ctx context.Context, s Store, fn func(key string, data []byte) bool) error {
+	if is, ok := s.(IterStore); ok {
+		return is.Iterate(ctx, fn)
+	}
+	return notSupported(s, "iterate")
+}
+
+// Count returns the number of live records in s, or a wrapped
+// [ErrNotSupported] when s cannot count.
+func Count(ctx context.Context, s Store) (int, error) {
+	if cs, ok := s.(CountStore); ok {
+		return cs.Count(ctx)
+	}
+	return 0, notSupported(s, "count")
+}
+
+// ClearAll deletes every record of s, or returns a wrapped
+// [ErrNotSupported] when s cannot.
+func ClearAll(ctx context.Context, s Store) error {
+	if cs, ok := s.(ClearStore); ok {
+		return cs.Clear(ctx)
+	}
+	return notSupported(s, "clear")
+}
+
+// Cleanup removes the expired records of s now, or returns a wrapped
+// [ErrNotSupported] when s has no such operation.
+func Cleanup(ctx context.Context, s Store) (int, error) {
+	if cs, ok := s.(CleanupStore); ok {
+		return cs.Cleanup(ctx)
+	}
+	return 0, notSupported(s, "cleanup")
+}

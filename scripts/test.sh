@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# The one test command. It installs (apt-get) and starts what the tests need
+# on 127.0.0.1 and free ports — its own throwaway redis-server, a three-master
+# Redis Cluster, memcached — tells the tests where they are through
+# SESSIONKIT_* environment variables, runs the gofmt check, go vet and
+# go test -race over every module of the workspace, and stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+work=$(mktemp -d /tmp/sessionkit-test.XXXXXX)
+pids=()
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+log() { printf '== %s\n' "$*"; }
+
+# --- tools -----------------------------------------------------------------
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v redis-cli >/dev/null || missing+=(redis-tools)
+command -v memcached >/dev/null || missing+=(memcached)
+command -v chromium >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+	log "installing ${missing[*]}"
+	if [ "$(id -u)" != 0 ]; then
+		echo "scripts/test.sh: need root to apt-get install ${missing[*]}" >&2
+		exit 1
+	fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- free ports ------------------------------------------------------------
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+taken=" "
+free_port() {
+	# Ports below 50000 so that a cluster node's bus port (+10000) fits too.
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 30000))
+		case "$taken" in *" $p "*) continue ;; esac
+		if ! port_busy "$p" && ! port_busy $((p + 10000)); then
+			taken+="$p "
+			echo "$p"
+			return
+		fi
+	done
+}
+
+wait_port() {
+	local i
+	for i in $(seq 1 100); do
+		port_busy "$1" && return 0
+		sleep 0.1
+	done
+	echo "scripts/test.sh: nothing listens on 127.0.0.1:$1" >&2
+	return 1
+}
+
+# --- servers ---------------------------------------------------------------
+start_redis() { # port [extra args...]
+	local port=$1
+	shift
+	mkdir -p "$work/redis-$port"
+	redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
+		--dir "$work/redis-$port" --logfile "$work/redis-$port/log" "$@" &
+	pids+=($!)
+	wait_port "$port"
+}
+
+rport=$(free_port)
+start_redis "$rport"
+export SESSIONKIT_REDIS_ADDR="127.0.0.1:$rport"
+log "redis-server on $SESSIONKIT_REDIS_ADDR"
+
+cluster=()
+for _ in 1 2 3; do
+	cp=$(free_port)
+	start_redis "$cp" --cluster-enabled yes --cluster-config-file "$work/redis-$cp/nodes.conf" --cluster-node-timeout 2000
+	cluster+=("127.0.0.1:$cp")
+done
+redis-cli --cluster create "${cluster[@]}" --cluster-replicas 0 --cluster-yes >"$work/cluster-create.log" 2>&1 || {
+	cat "$work/cluster-create.log" >&2
+	exit 1
+}
+for i in $(seq 1 100); do
+	redis-cli -p "${cluster[0]#*:}" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break
+	sleep 0.1
+done
+export SESSIONKIT_REDIS_CLUSTER_ADDRS
+SESSIONKIT_REDIS_CLUSTER_ADDRS=$(IFS=,; echo "${cluster[*]}")
+log "redis cluster on $SESSIONKIT_REDIS_CLUSTER_ADDRS"
+
+mport=$(free_port)
+memcached -l 127.0.0.1 -p "$mport" -U 0 -m 64 -u root &
+pids+=($!)
+wait_port "$mport"
+export SESSIONKIT_MEMCACHE_ADDR="127.0.0.1:$mport"
+log "memcached on $SESSIONKIT_MEMCACHE_ADDR"
+
+# Fault tests start and kill their own servers with these binaries.
+export SESSIONKIT_REDIS_SERVER_BIN SESSIONKIT_MEMCACHED_BIN SESSIONKIT_CHROMIUM_BIN
+SESSIONKIT_REDIS_SERVER_BIN=$(command -v redis-server)
+SESSIONKIT_MEMCACHED_BIN=$(command -v memcached)
+SESSIONKIT_CHROMIUM_BIN=$(command -v chromium)
+
+# --- checks ----------------------------------------------------------------
+mapfile -t mods < <(go list -m -f '{{.Dir}}')
+pkgs=()
+for m in "${mods[@]}"; do pkgs+=("$m/..."); done
+
+log "gofmt"
+unformatted=$(gofmt -l "${mods[@]}")
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+
+log "go vet"
+go vet "${pkgs[@]}"
+
+log "go test -race"
+go test -race -count=1 -timeout 15m "${pkgs[@]}"
+
+if [ -d stores/sqlitestore ]; then
+	log "go test (CGO_ENABLED=0) stores/sqlitestore"
+	CGO_ENABLED=0 go test -count=1 -timeout 5m ./stores/sqlitestore/...
+fi
+
+if [ -d bench ]; then
+	log "benchmark smoke run"
+	(cd bench && go test -run '^$' -bench . -benchtime 1x ./... >"$work/bench-smoke.log" 2>&1) || {
+		cat "$work/bench-smoke.log" >&2
+		exit 1
+	}
+fi
+log "all green"

@@ -1,0 +1,2 @@
+// Package memcachestore is a sessionkit store.
+package memcachestore

@@ -1,0 +1,3 @@
+module github.com/sessionkit/sessionkit/stores/memcachestore
+
+go 1.26

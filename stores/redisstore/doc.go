@@ -1,0 +1,2 @@
+// Package redisstore is a sessionkit store.
+package redisstore

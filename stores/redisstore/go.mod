@@ -1,0 +1,3 @@
+module github.com/sessionkit/sessionkit/stores/redisstore
+
+go 1.26

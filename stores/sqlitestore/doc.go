@@ -1,0 +1,2 @@
+// Package sqlitestore is a sessionkit store.
+package sqlitestore

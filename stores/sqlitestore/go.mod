@@ -1,0 +1,3 @@
+module github.com/sessionkit/sessionkit/stores/sqlitestore
+
+go 1.26
