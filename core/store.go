@@ -25,6 +25,8 @@ type Store interface {
 	// Load returns the record stored under key. A missing or expired record
 	// is found == false with a nil error: only a failure of the backend is
 	// an error. A store must never return a record whose expiry has passed.
+	// The caller must not modify data; a store that never mutates what it
+	// keeps (copy-on-write) may return its own slice.
 	Load(ctx context.Context, key string) (data []byte, found bool, err error)
 
 	// Save stores data under key until expiry, replacing any previous
