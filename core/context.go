@@ -1,0 +1,30 @@
+package core
+
+import "context"
+
+type ctxKey struct{}
+
+// NewContext returns a copy of ctx carrying s, for [FromContext]. The
+// middleware calls it; adapters for other frameworks do too.
+func NewContext(ctx context.Context, s *Session) context.Context {
+	return context.WithValue(ctx, ctxKey{}, s)
+}
+
+// FromContext returns the session of the innermost session middleware
+// that ctx went through, or nil when there is none. Apps with two managers
+// (say, one for users and one for admins) use [Manager.FromContext].
+func FromContext(ctx context.Context) *Session {
+	s, _ := ctx.Value(ctxKey{}).(*Session)
+	return s
+}
+
+// FromContext returns the session that m loaded for the request of ctx, or
+// nil when m's middleware did not run for it.
+func (m *Manager) FromContext(ctx context.Context) *Session {
+	for s := FromContext(ctx); s != nil; s = s.outer {
+		if s.m == m {
+			return s
+		}
+	}
+	return nil
+}

@@ -1,0 +1,57 @@
+package core
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+)
+
+// idLen is the length of a session ID: 256 random bits in unpadded
+// base64url.
+const idLen = 43
+
+// newID returns a fresh session ID: 32 bytes from crypto/rand (which never
+// fails on supported platforms) in unpadded base64url.
+func newID() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// validID reports whether s has the shape of an ID this package issues.
+// Anything else is never looked up in a store.
+func validID(s string) bool {
+	if len(s) != idLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// storeKey returns the key under which the session with the given ID is
+// stored: the lowercase hex SHA-256 of the ID, so that a leaked store or a
+// timing side channel in it yields no live ID.
+func storeKey(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
+}
+
+// StoreKey returns the key under which a session with the given ID is kept
+// in the store: the lowercase hex SHA-256 of the ID. It is safe to log.
+func StoreKey(id string) string { return storeKey(id) }
+
+// logKey shortens a store key for log lines.
+func logKey(key string) string {
+	if len(key) > 16 {
+		return key[:16]
+	}
+	return key
+}

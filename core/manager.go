@@ -1,0 +1,488 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// ErrHeadersWritten is wrapped by errors about session changes that could
+// not take effect because the response headers had already been sent: a
+// Renew or a new session whose cookie can no longer be set, a Destroy whose
+// cookie can no longer be expired, or a store failure while saving changes
+// made after the body started.
+var ErrHeadersWritten = errors.New("core: response headers already written")
+
+// Manager loads and commits sessions for one store and one configuration.
+// Create it once with [NewManager] and share it: a Manager is safe for
+// concurrent use, and one Manager may serve several apps and frameworks.
+type Manager struct {
+	store Store
+	cfg   config
+}
+
+// NewManager returns a Manager keeping sessions in store. Configuration
+// mistakes (a nil store, a cookie name with ';', a non-positive timeout,
+// SameSite=None without Secure, ...) panic with a clear message, like
+// regexp.MustCompile: they are programming errors found at startup, and
+// nothing panics per request.
+func NewManager(store Store, opts ...Option) *Manager {
+	if store == nil {
+		panic("core: NewManager(nil store)")
+	}
+	m := &Manager{store: store, cfg: defaultConfig()}
+	for _, o := range opts {
+		o(&m.cfg)
+	}
+	m.cfg.finish()
+	return m
+}
+
+// Store returns the manager's store.
+func (m *Manager) Store() Store { return m.store }
+
+// CookieName returns the name of the session cookie.
+func (m *Manager) CookieName() string { return m.cfg.cookie.Name }
+
+// HeaderName returns the token header set by [WithHeaderToken], or "" in
+// cookie mode.
+func (m *Manager) HeaderName() string { return m.cfg.headerName }
+
+// timeouts returns the idle timeout and the lifetime that apply to a
+// session with the given remember-me flag.
+func (m *Manager) timeouts(remember bool) (idle, lifetime time.Duration) {
+	idle, lifetime = m.cfg.idle, m.cfg.lifetime
+	if remember {
+		idle = m.cfg.remember
+		lifetime = max(lifetime, m.cfg.remember)
+	}
+	return idle, lifetime
+}
+
+// deadline is the effective deadline of a session saved at now: the idle
+// deadline capped by the absolute one.
+func (m *Manager) deadline(created, now time.Time, remember bool) time.Time {
+	idle, lifetime := m.timeouts(remember)
+	d := now.Add(idle)
+	if abs := created.Add(lifetime); abs.Before(d) {
+		d = abs
+	}
+	return d
+}
+
+func (m *Manager) touchInterval(idle time.Duration) time.Duration {
+	if m.cfg.touchInterval > 0 {
+		return m.cfg.touchInterval
+	}
+	return min(idle/100, time.Minute)
+}
+
+func (m *Manager) newSession(ctx context.Context, carried bool) *Session {
+	s := &Session{m: m, carried: carried, outer: FromContext(ctx)}
+	s.items = s.itemsBuf[:0]
+	return s
+}
+
+// Load returns the session that token refers to. A token that is empty,
+// malformed, unknown or expired yields a new, empty session (never adopting
+// the client's token); a record that cannot be decoded is logged and
+// replaced by a new session too. Only a failing store is an error: then
+// the request must fail rather than hand out a fresh session that would
+// log the user out.
+//
+// The middleware calls Load once per request; adapters for other
+// frameworks, WebSocket servers and background jobs call it directly and
+// finish with [Manager.Commit].
+func (m *Manager) Load(ctx context.Context, token string) (*Session, error) {
+	s := m.newSession(ctx, token != "")
+	if !validID(token) {
+		return s, nil
+	}
+	key := storeKey(token)
+	data, found, err := m.store.Load(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("core: load session %s: %w", logKey(key), err)
+	}
+	if !found {
+		return s, nil
+	}
+	now := m.cfg.clock()
+	if err := m.decode(s, data, now); err != nil {
+		m.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "sessionkit: undecodable session record replaced by a new session",
+			slog.String("key", logKey(key)), slog.String("error", err.Error()))
+		fresh := m.newSession(ctx, true)
+		return fresh, nil
+	}
+	_, lifetime := m.timeouts(s.remember)
+	if !now.Before(s.expiry) || !now.Before(s.created.Add(lifetime)) {
+		s.items, s.remember, s.created, s.expiry = s.itemsBuf[:0], false, time.Time{}, time.Time{}
+		return s, nil
+	}
+	s.id, s.key, s.exists = token, key, true
+	return s, nil
+}
+
+// decode fills s from a record, dropping keys whose own deadline passed.
+func (m *Manager) decode(s *Session, data []byte, now time.Time) error {
+	if err := checkHeader(data); err != nil {
+		return err
+	}
+	s.remember = data[1]&flagRemember != 0
+	s.expiry = getTime(data[2:10])
+	s.created = getTime(data[10:18])
+	var derr error
+	err := walkEntries(data[RecordHeaderSize:], func(key, entry []byte) {
+		if derr != nil {
+			return
+		}
+		deadline := getTime(entry[:entryHeader])
+		if !deadline.IsZero() && !now.Before(deadline) {
+			return
+		}
+		v, err := m.cfg.codec.Decode(entry[entryHeader:])
+		if err != nil {
+			derr = fmt.Errorf("key %q: %w", key, err)
+			return
+		}
+		s.items = append(s.items, item{key: string(key), val: v, deadline: deadline})
+	})
+	if err != nil {
+		return err
+	}
+	return derr
+}
+
+// CommitResult says what a commit implies for the response. Pass it to
+// [Manager.WriteHeaders], or, for a framework without net/http headers,
+// send its Cookie (cookie mode) or Token (header mode) yourself.
+type CommitResult struct {
+	// Token is the session's token after the commit: its ID, or "" when
+	// the session was destroyed or never created.
+	Token string
+	// Expiry is the session's deadline after the commit (zero: none).
+	Expiry time.Time
+	// Cookie is the Set-Cookie to send in cookie mode, nil when none is due
+	// (a browser-session cookie that did not change is not re-sent).
+	Cookie *http.Cookie
+	// SendToken is set in header mode when the token header must be sent:
+	// for a new or rotated token, or empty after Destroy.
+	SendToken bool
+	// Vary is set when the request carried or set a session, so the
+	// response varies on the cookie (or token header).
+	Vary bool
+}
+
+// Commit saves what the request changed in s and says what to send. It is
+// the low-level half under every middleware: call it right before the
+// response headers are written, and send what [CommitResult] says. A
+// request that changed nothing writes nothing, except that a live session
+// under rolling expiry gets its deadline moved at most once per touch
+// interval.
+//
+// A save for a session that was deleted meanwhile (a logout in another
+// tab, a Renew, expiry) is dropped rather than resurrecting it. The first
+// Commit of a session marks its headers as sent: a later Commit (changes
+// made after the body started) saves the changes but returns an error
+// wrapping [ErrHeadersWritten] for what needs headers (Renew, Destroy's
+// cookie, a new session's cookie).
+func (m *Manager) Commit(ctx context.Context, s *Session) (CommitResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	late := s.committed
+	s.committed = true
+	now := m.cfg.clock()
+	res := CommitResult{Vary: s.carried}
+
+	if s.destroy {
+		if s.exists {
+			if err := m.store.Delete(ctx, s.key); err != nil {
+				return res, fmt.Errorf("core: destroy session %s: %w", logKey(s.key), err)
+			}
+		}
+		existed := s.exists
+		s.id, s.key, s.exists, s.destroy, s.renew = "", "", false, false, false
+		s.created, s.expiry = time.Time{}, time.Time{}
+		if !s.hasSetItems() {
+			s.resetChanges()
+			if late {
+				return res, fmt.Errorf("%w: the destroyed session's cookie could not be expired", ErrHeadersWritten)
+			}
+			if existed || s.carried {
+				m.expireResult(&res)
+			}
+			return res, nil
+		}
+		// Values set after Destroy start a new session.
+		return m.create(ctx, s, now, late, res)
+	}
+	if !s.exists {
+		if !s.touched {
+			return res, nil
+		}
+		return m.create(ctx, s, now, late, res)
+	}
+	if s.renew {
+		if late {
+			return res, fmt.Errorf("%w: Renew cannot send the new cookie", ErrHeadersWritten)
+		}
+		oldKey := s.key
+		res, err := m.create(ctx, s, now, late, res)
+		if err != nil {
+			return res, err
+		}
+		if err := m.store.Delete(ctx, oldKey); err != nil {
+			return res, fmt.Errorf("core: renew session: delete old record %s: %w", logKey(oldKey), err)
+		}
+		return res, nil
+	}
+	if s.touched {
+		return m.saveDelta(ctx, s, now, late, res)
+	}
+	return m.touch(ctx, s, now, late, res)
+}
+
+func (s *Session) hasSetItems() bool {
+	for i := range s.items {
+		if s.items[i].state == stateSet {
+			return true
+		}
+	}
+	return false
+}
+
+// resetChanges marks every change as saved.
+func (s *Session) resetChanges() {
+	n := 0
+	for _, it := range s.items {
+		if it.state != stateDeleted {
+			it.state = stateClean
+			s.items[n] = it
+			n++
+		}
+	}
+	clear(s.items[n:])
+	s.items = s.items[:n]
+	s.cleared, s.renew, s.rememberCh, s.touched = false, false, false, false
+}
+
+// create writes s as a new record under a new ID, insert-if-absent.
+func (m *Manager) create(ctx context.Context, s *Session, now time.Time, late bool, res CommitResult) (CommitResult, error) {
+	if late {
+		s.resetChanges()
+		return res, fmt.Errorf("%w: a new session cannot send its cookie, its data is not saved", ErrHeadersWritten)
+	}
+	if s.created.IsZero() || !s.renew {
+		s.created = now
+	}
+	expiry := m.deadline(s.created, now, s.remember)
+	entries, _, err := m.encode(s, now, true)
+	if err != nil {
+		return res, err
+	}
+	d := &Delta{Create: true, Header: NewRecordHeader(s.remember, s.created, expiry), Expiry: expiry, Set: entries}
+	var id, key string
+	for attempt := 0; ; attempt++ {
+		id = newID()
+		key = storeKey(id)
+		err = SaveDelta(ctx, m.store, key, d, now)
+		if !errors.Is(err, ErrSessionExists) || attempt == 2 {
+			break
+		}
+	}
+	if err != nil {
+		return res, fmt.Errorf("core: save new session %s: %w", logKey(key), err)
+	}
+	s.id, s.key, s.exists, s.expiry = id, key, true, expiry
+	s.resetChanges()
+	res.Token, res.Expiry, res.Vary = id, expiry, true
+	res.SendToken = m.cfg.headerName != ""
+	if !res.SendToken {
+		res.Cookie = m.cfg.cookieFor(id, expiry, now, s.remember || m.cfg.cookie.Persist)
+	}
+	return res, nil
+}
+
+// saveDelta saves the changes of an existing session.
+func (m *Manager) saveDelta(ctx context.Context, s *Session, now time.Time, late bool, res CommitResult) (CommitResult, error) {
+	expiry := m.deadline(s.created, now, s.remember)
+	entries, del, err := m.encode(s, now, false)
+	if err != nil {
+		return res, err
+	}
+	d := Delta{Clear: s.cleared, Expiry: expiry, Set: entries, Delete: del}
+	if s.rememberCh {
+		d.Header = NewRecordHeader(s.remember, s.created, expiry)
+	}
+	err = SaveDelta(ctx, m.store, s.key, &d, now)
+	if errors.Is(err, ErrSessionGone) {
+		// Deleted meanwhile (logout, Renew or expiry elsewhere): dropping
+		// these changes is the rule, and the cookie is left alone since it
+		// may already name the session that replaced this one.
+		m.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "sessionkit: changes to a session deleted meanwhile were dropped",
+			slog.String("key", logKey(s.key)))
+		s.exists = false
+		s.resetChanges()
+		return res, nil
+	}
+	if err != nil {
+		if late {
+			err = fmt.Errorf("%w: %w", ErrHeadersWritten, err)
+		}
+		return res, fmt.Errorf("core: save session %s: %w", logKey(s.key), err)
+	}
+	persist := s.remember || m.cfg.cookie.Persist
+	if d.Header != nil || expiry.After(s.expiry) {
+		s.expiry = expiry
+	}
+	rememberCh := s.rememberCh
+	s.resetChanges()
+	res.Token, res.Expiry = s.id, s.expiry
+	if !late && m.cfg.headerName == "" && (persist || rememberCh) {
+		res.Cookie = m.cfg.cookieFor(s.id, s.expiry, now, persist)
+		res.Vary = true
+	}
+	return res, nil
+}
+
+// touch extends the deadline of an unmodified session under rolling
+// expiry, at most once per touch interval.
+func (m *Manager) touch(ctx context.Context, s *Session, now time.Time, late bool, res CommitResult) (CommitResult, error) {
+	res.Token, res.Expiry = s.id, s.expiry
+	if !m.cfg.rolling {
+		return res, nil
+	}
+	idle, _ := m.timeouts(s.remember)
+	expiry := m.deadline(s.created, now, s.remember)
+	lastExtended := s.expiry.Add(-idle)
+	if !expiry.After(s.expiry) || now.Sub(lastExtended) < m.touchInterval(idle) {
+		return res, nil
+	}
+	if err := Touch(ctx, m.store, s.key, expiry); err != nil {
+		if late {
+			err = fmt.Errorf("%w: %w", ErrHeadersWritten, err)
+		}
+		return res, fmt.Errorf("core: touch session %s: %w", logKey(s.key), err)
+	}
+	s.expiry = expiry
+	res.Expiry = expiry
+	if !late && m.cfg.headerName == "" && (s.remember || m.cfg.cookie.Persist) {
+		res.Cookie = m.cfg.cookieFor(s.id, expiry, now, true)
+	}
+	return res, nil
+}
+
+func (m *Manager) expireResult(res *CommitResult) {
+	res.Vary = true
+	if m.cfg.headerName != "" {
+		res.SendToken = true
+		return
+	}
+	ck := m.cfg.cookieFor("", time.Time{}, time.Time{}, false)
+	ck.MaxAge = -1
+	ck.Expires = time.Unix(1, 0)
+	res.Cookie = ck
+}
+
+// encode turns the changed items of s (all live items when full) into
+// record entries sharing one buffer, and lists the deleted keys.
+func (m *Manager) encode(s *Session, now time.Time, full bool) ([]Entry, []string, error) {
+	n := 0
+	for i := range s.items {
+		if full || s.items[i].state == stateSet {
+			n++
+		}
+	}
+	var entries []Entry
+	var del []string
+	var offs [16]int
+	ends := offs[:0]
+	buf := make([]byte, 0, 32*n+16)
+	for i := range s.items {
+		it := &s.items[i]
+		expired := !it.deadline.IsZero() && !now.Before(it.deadline)
+		switch {
+		case it.state == stateDeleted || (it.state == stateSet && expired):
+			if !full {
+				del = append(del, it.key)
+			}
+			continue
+		case expired || (!full && it.state != stateSet):
+			continue
+		}
+		buf = EncodeEntry(buf, it.deadline, nil)
+		var err error
+		buf, err = m.cfg.codec.Encode(buf, it.val)
+		if err != nil {
+			return nil, nil, fmt.Errorf("core: session key %q: %w", it.key, err)
+		}
+		if len(buf) > m.cfg.maxSize {
+			return nil, nil, fmt.Errorf("%w: over the %d-byte limit set by WithMaxSize", ErrTooLarge, m.cfg.maxSize)
+		}
+		entries = append(entries, Entry{Key: it.key})
+		ends = append(ends, len(buf))
+	}
+	start := 0
+	for i := range entries {
+		entries[i].Value = buf[start:ends[i]:ends[i]]
+		start = ends[i]
+	}
+	return entries, del, nil
+}
+
+// Token returns the session token r carries: the token header in header
+// mode, otherwise the session cookie. When several cookies have the
+// session's name (a parent domain and a host cookie, say), the first whose
+// value has the shape of a session ID wins; browsers send the cookie with
+// the most specific path first. It returns "" when there is none.
+func (m *Manager) Token(r *http.Request) string {
+	if m.cfg.headerName != "" {
+		return strings.TrimSpace(r.Header.Get(m.cfg.headerName))
+	}
+	return cookieToken(r.Header["Cookie"], m.cfg.cookie.Name)
+}
+
+// Admin operations.
+
+// RemainingTTL reports how long the session with the given token has left
+// before it expires in the store.
+func (m *Manager) RemainingTTL(ctx context.Context, token string) (time.Duration, bool, error) {
+	if !validID(token) {
+		return 0, false, nil
+	}
+	return StoreTTL(ctx, m.store, storeKey(token), m.cfg.clock())
+}
+
+// Count returns the number of live sessions, or an error wrapping
+// [ErrNotSupported] when the store cannot count.
+func (m *Manager) Count(ctx context.Context) (int, error) { return Count(ctx, m.store) }
+
+// Clear deletes every session of the store, or returns an error wrapping
+// [ErrNotSupported] when the store cannot.
+func (m *Manager) Clear(ctx context.Context) error { return ClearAll(ctx, m.store) }
+
+// Iterate calls fn with the store key and a read-only snapshot of every
+// live session, until fn returns false. Snapshots have no ID (the store
+// only knows hashed keys) and changes to them are not saved: delete a
+// session with [Manager.DeleteKey]. It returns an error wrapping
+// [ErrNotSupported] when the store cannot iterate. Undecodable records are
+// skipped.
+func (m *Manager) Iterate(ctx context.Context, fn func(key string, s *Session) bool) error {
+	now := m.cfg.clock()
+	return Iterate(ctx, m.store, func(key string, data []byte) bool {
+		s := m.newSession(ctx, false)
+		if err := m.decode(s, data, now); err != nil || !now.Before(s.expiry) {
+			return true
+		}
+		return fn(key, s)
+	})
+}
+
+// DeleteKey deletes the session stored under key, as given by
+// [Manager.Iterate] or [StoreKey]: for logging a user out everywhere.
+func (m *Manager) DeleteKey(ctx context.Context, key string) error {
+	return m.store.Delete(ctx, key)
+}

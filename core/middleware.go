@@ -1,0 +1,222 @@
+package core
+
+import (
+	"bufio"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+)
+
+// Header is the response-header access [Manager.WriteHeaders] needs;
+// [http.Header] implements it, and adapters for other frameworks wrap
+// their own.
+type Header interface {
+	Get(name string) string
+	Set(name, value string)
+	Add(name, value string)
+}
+
+// WriteHeaders adds to h what res implies: Set-Cookie (cookie mode) or the
+// token header (header mode), Vary on the cookie or token header, and,
+// when a cookie is set, a Cache-Control that keeps shared caches from
+// storing the response.
+func (m *Manager) WriteHeaders(h Header, res CommitResult) {
+	if res.Vary {
+		vary := "Cookie"
+		if m.cfg.headerName != "" {
+			vary = m.cfg.headerName
+		}
+		if !headerHasToken(h.Get("Vary"), vary) {
+			h.Add("Vary", vary)
+		}
+	}
+	if m.cfg.headerName != "" {
+		if res.SendToken {
+			h.Set(m.cfg.headerName, res.Token)
+		}
+		return
+	}
+	if res.Cookie == nil {
+		return
+	}
+	h.Add("Set-Cookie", res.Cookie.String())
+	cc := h.Get("Cache-Control")
+	if !headerHasToken(cc, "no-store") && !headerHasToken(cc, "private") {
+		h.Set("Cache-Control", `private, no-cache="Set-Cookie"`)
+	}
+}
+
+func headerHasToken(v, token string) bool {
+	for v != "" {
+		var part string
+		part, v, _ = strings.Cut(v, ",")
+		part, _, _ = strings.Cut(part, "=")
+		if strings.EqualFold(strings.TrimSpace(part), token) {
+			return true
+		}
+	}
+	return false
+}
+
+// cookieToken returns the value of the session cookie among the Cookie
+// header lines: the first with the shape of an ID, else the first one.
+func cookieToken(lines []string, name string) string {
+	first, seen := "", false // first: the first value, kept when none is an ID
+	for _, line := range lines {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || k != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if validID(v) {
+				return v
+			}
+			if !seen {
+				first, seen = v, true
+			}
+		}
+	}
+	return first
+}
+
+// Handler is the net/http middleware (for the standard mux, chi and any
+// router built on http.Handler). It loads the request's session before
+// calling next, puts it in the request context ([FromContext]), and
+// commits it when the response headers are about to be written, so the
+// cookie goes out with them and a failing store can still turn the
+// response into an error (written by the [WithErrorHandler] handler, 500
+// by default; the handler's own output is then dropped). If next writes
+// nothing, the session is committed after it returns; changes made after
+// the body started are saved after it returns too.
+//
+// The response writer passed to next keeps http.Flusher, http.Hijacker and
+// Unwrap (for http.ResponseController) working; flushing or hijacking
+// commits the session first.
+func (m *Manager) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := m.Load(r.Context(), m.Token(r))
+		if err != nil {
+			m.fail(w, r, err)
+			return
+		}
+		sw := &responseWriter{ResponseWriter: w, m: m, s: s, r: r}
+		r = r.WithContext(NewContext(r.Context(), s))
+		sw.r = r
+		next.ServeHTTP(sw, r)
+		sw.finish()
+	})
+}
+
+func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if h := m.cfg.errorHandler; h != nil {
+		h(w, r, err)
+		return
+	}
+	if errors.Is(err, ErrHeadersWritten) {
+		m.cfg.logger.LogAttrs(r.Context(), slog.LevelError, "sessionkit: session change lost after the response started",
+			slog.String("error", err.Error()))
+		return
+	}
+	m.cfg.logger.LogAttrs(r.Context(), slog.LevelError, "sessionkit: session store failed",
+		slog.String("error", err.Error()))
+	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+}
+
+// responseWriter commits the session right before the response headers
+// are written.
+type responseWriter struct {
+	http.ResponseWriter
+	m         *Manager
+	s         *Session
+	r         *http.Request
+	committed bool // commit attempted
+	failed    bool // commit failed: an error response replaced the handler's
+}
+
+// commit runs the commit once; it reports whether the handler's output may
+// go on.
+func (w *responseWriter) commit() bool {
+	if w.committed {
+		return !w.failed
+	}
+	w.committed = true
+	res, err := w.m.Commit(w.r.Context(), w.s)
+	if err != nil {
+		w.failed = true
+		w.m.fail(w.ResponseWriter, w.r, err)
+		return false
+	}
+	w.m.WriteHeaders(w.ResponseWriter.Header(), res)
+	return true
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		w.ResponseWriter.WriteHeader(code) // informational: headers still to come
+		return
+	}
+	if w.commit() {
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.commit() {
+		return len(p), nil // dropped: the error response is already out
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// WriteString keeps io.StringWriter fast paths working.
+func (w *responseWriter) WriteString(s string) (int, error) {
+	if !w.commit() {
+		return len(s), nil
+	}
+	if sw, ok := w.ResponseWriter.(interface{ WriteString(string) (int, error) }); ok {
+		return sw.WriteString(s)
+	}
+	return w.ResponseWriter.Write([]byte(s))
+}
+
+// Flush commits the session and flushes the underlying writer.
+func (w *responseWriter) Flush() {
+	if !w.commit() {
+		return
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack commits the session (its cookie cannot be sent on a hijacked
+// connection unless the handler writes it) and hijacks the connection.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !w.commit() {
+		return nil, nil, errors.New("core: session commit failed, connection not hijacked")
+	}
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Unwrap returns the underlying writer, for http.ResponseController.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// finish commits after the handler returned: the whole commit when the
+// handler wrote nothing, or the changes made after the body started.
+func (w *responseWriter) finish() {
+	if !w.committed {
+		w.commit()
+		return
+	}
+	if w.failed || !w.s.Modified() {
+		return
+	}
+	if _, err := w.m.Commit(w.r.Context(), w.s); err != nil {
+		w.m.fail(w.ResponseWriter, w.r, err)
+	}
+}
