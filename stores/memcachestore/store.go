@@ -1,0 +1,355 @@
+package memcachestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/sessionkit/sessionkit/core"
+)
+
+// ErrContention is returned (wrapped) by SaveDelta and Touch when every
+// compare-and-swap attempt lost to a concurrent writer of the same session
+// (see [WithMaxCASRetries]). Nothing was written by the failed call.
+var ErrContention = errors.New("memcachestore: CAS retries exhausted: too many concurrent writers of one session")
+
+// maxRelative is the longest expiration memcached reads as a number of
+// seconds from now (30 days); larger numbers are absolute Unix times.
+const maxRelative = 30 * 24 * 60 * 60
+
+// Store is a [core.Store] backed by memcached through a gomemcache client.
+// It implements [core.DeltaStore] and [core.TouchStore] with gets and CAS,
+// [core.TTLStore] from the record header, and [io.Closer]; the iteration
+// capabilities report [core.ErrNotSupported] (see the package doc).
+//
+// A Store is safe for concurrent use by multiple goroutines.
+type Store struct {
+	client     *memcache.Client
+	prefix     string
+	maxRetries int
+	maxSize    int
+	closed     atomic.Bool
+}
+
+var (
+	_ core.DeltaStore   = (*Store)(nil)
+	_ core.TouchStore   = (*Store)(nil)
+	_ core.TTLStore     = (*Store)(nil)
+	_ core.IterStore    = (*Store)(nil)
+	_ core.CountStore   = (*Store)(nil)
+	_ core.ClearStore   = (*Store)(nil)
+	_ core.CleanupStore = (*Store)(nil)
+)
+
+// New returns a store that keeps sessions in the memcached servers of
+// client. The caller owns client: [Store.Close] does not close it, and its
+// Timeout bounds every call the store makes. New fails when client is nil or
+// an option is invalid.
+func New(client *memcache.Client, opts ...Option) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("memcachestore: nil *memcache.Client")
+	}
+	c := config{prefix: DefaultPrefix, maxRetries: DefaultMaxCASRetries, maxSize: DefaultMaxItemSize}
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	return &Store{client: client, prefix: c.prefix, maxRetries: c.maxRetries, maxSize: c.maxSize}, nil
+}
+
+// ready reports why a call must not reach the server: the store is closed
+// or ctx is done.
+func (s *Store) ready(ctx context.Context, op string) error {
+	if s.closed.Load() {
+		return fmt.Errorf("memcachestore: %s: %w", op, core.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memcachestore: %s: %w", op, err)
+	}
+	return nil
+}
+
+// get fetches the item under ik; a miss is (nil, nil). Any other failure,
+// a dead server included, is an error, never a miss.
+func (s *Store) get(op, ik string) (*memcache.Item, error) {
+	it, err := s.client.Get(ik)
+	if errors.Is(err, memcache.ErrCacheMiss) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("memcachestore: %s: get: %w", op, err)
+	}
+	return it, nil
+}
+
+// Load returns the record under key. A missing or expired record is
+// found == false with a nil error; an unreachable server is an error. The
+// returned slice is the caller's. One round trip (get).
+func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := s.ready(ctx, "load"); err != nil {
+		return nil, false, err
+	}
+	it, err := s.get("load", s.itemKey(key))
+	if err != nil || it == nil {
+		return nil, false, err
+	}
+	if !core.RecordLive(it.Value, time.Now()) {
+		return nil, false, nil
+	}
+	return it.Value, true, nil
+}
+
+// Save stores data under key until expiry, replacing any previous record.
+// Data larger than the store's item size limit is an error matching
+// [core.ErrTooLarge]. One round trip (set).
+func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	if err := s.ready(ctx, "save"); err != nil {
+		return err
+	}
+	if err := s.checkSize("save", len(data)); err != nil {
+		return err
+	}
+	it := &memcache.Item{Key: s.itemKey(key), Value: data, Expiration: expiration(expiry, time.Now())}
+	if err := s.client.Set(it); err != nil {
+		return s.writeErr("save", "set", len(data), err)
+	}
+	return nil
+}
+
+// Delete removes the record under key; a missing key is a no-op. One round
+// trip (delete).
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := s.ready(ctx, "delete"); err != nil {
+		return err
+	}
+	err := s.client.Delete(s.itemKey(key))
+	if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+		return fmt.Errorf("memcachestore: delete: %w", err)
+	}
+	return nil
+}
+
+// SaveDelta applies d to the record under key with [core.ApplyDelta]'s
+// rules, atomically: it reads the item with gets and writes it back with
+// cas (or add when there is no item), and starts over when another writer
+// got in between, at most the configured number of times. Two round trips
+// when uncontended.
+func (s *Store) SaveDelta(ctx context.Context, key string, d *core.Delta) error {
+	const op = "save delta"
+	if err := s.ready(ctx, op); err != nil {
+		return err
+	}
+	ik := s.itemKey(key)
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if err := s.backoff(ctx, op, attempt); err != nil {
+				return err
+			}
+		}
+		it, err := s.get(op, ik)
+		if err != nil {
+			return err
+		}
+		var old []byte
+		if it != nil {
+			old = it.Value
+		}
+		now := time.Now()
+		data, expiry, err := core.ApplyDelta(old, it != nil, d, now)
+		if err != nil {
+			return fmt.Errorf("memcachestore: %s: %w", op, err)
+		}
+		if err := s.checkSize(op, len(data)); err != nil {
+			return err
+		}
+		if err := s.ready(ctx, op); err != nil {
+			return err
+		}
+		verb := "add"
+		if it == nil {
+			err = s.client.Add(&memcache.Item{Key: ik, Value: data, Expiration: expiration(expiry, now)})
+		} else {
+			verb = "cas"
+			it.Value, it.Expiration = data, expiration(expiry, now)
+			err = s.client.CompareAndSwap(it)
+		}
+		if err == nil {
+			return nil
+		}
+		if !lostRace(err) {
+			return s.writeErr(op, verb, len(data), err)
+		}
+		if attempt >= s.maxRetries {
+			return fmt.Errorf("memcachestore: %s: %d attempts: %w", op, attempt+1, ErrContention)
+		}
+	}
+}
+
+// Touch sets the expiry of the record under key, in memcached and in the
+// record header, through gets and cas with the same retries as SaveDelta.
+// A missing or expired record is left alone. Two round trips when
+// uncontended.
+func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) error {
+	const op = "touch"
+	if err := s.ready(ctx, op); err != nil {
+		return err
+	}
+	ik := s.itemKey(key)
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if err := s.backoff(ctx, op, attempt); err != nil {
+				return err
+			}
+		}
+		it, err := s.get(op, ik)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		if it == nil || !core.RecordLive(it.Value, now) {
+			return nil
+		}
+		if err := core.SetRecordExpiry(it.Value, expiry); err != nil {
+			return fmt.Errorf("memcachestore: %s: %w", op, err)
+		}
+		if err := s.ready(ctx, op); err != nil {
+			return err
+		}
+		it.Expiration = expiration(expiry, now)
+		err = s.client.CompareAndSwap(it)
+		if err == nil {
+			return nil
+		}
+		if !lostRace(err) {
+			return s.writeErr(op, "cas", len(it.Value), err)
+		}
+		if attempt >= s.maxRetries {
+			return fmt.Errorf("memcachestore: %s: %d attempts: %w", op, attempt+1, ErrContention)
+		}
+	}
+}
+
+// TTL returns the time left before the record under key expires, read from
+// the record header (memcached cannot report an item's expiry). One round
+// trip (get).
+func (s *Store) TTL(ctx context.Context, key string) (time.Duration, bool, error) {
+	data, found, err := s.Load(ctx, key)
+	if err != nil || !found {
+		return 0, false, err
+	}
+	exp, err := core.RecordExpiry(data)
+	if err != nil {
+		return 0, false, fmt.Errorf("memcachestore: ttl: %w", err)
+	}
+	ttl := time.Until(exp)
+	if ttl <= 0 {
+		return 0, false, nil
+	}
+	return ttl, true, nil
+}
+
+// Iterate returns an error matching [core.ErrNotSupported]: memcached
+// cannot list its keys.
+func (s *Store) Iterate(ctx context.Context, fn func(key string, data []byte) bool) error {
+	return s.unsupported(ctx, "iterate")
+}
+
+// Count returns an error matching [core.ErrNotSupported]: memcached cannot
+// list its keys.
+func (s *Store) Count(ctx context.Context) (int, error) {
+	return 0, s.unsupported(ctx, "count")
+}
+
+// Clear returns an error matching [core.ErrNotSupported]: memcached cannot
+// list the keys under the store's prefix, and flushing the servers would
+// drop other applications' items.
+func (s *Store) Clear(ctx context.Context) error {
+	return s.unsupported(ctx, "clear")
+}
+
+// Cleanup returns 0: memcached drops expired items itself.
+func (s *Store) Cleanup(ctx context.Context) (int, error) {
+	if err := s.ready(ctx, "cleanup"); err != nil {
+		return 0, err
+	}
+	return 0, nil
+}
+
+// Close marks the store closed: later calls fail with an error matching
+// [core.ErrClosed]. It does not close the client, which the caller owns,
+// and is safe to call more than once.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	return nil
+}
+
+func (s *Store) unsupported(ctx context.Context, op string) error {
+	if err := s.ready(ctx, op); err != nil {
+		return err
+	}
+	return fmt.Errorf("memcachestore: %s: memcached cannot list keys: %w", op, core.ErrNotSupported)
+}
+
+func (s *Store) checkSize(op string, n int) error {
+	if n > s.maxSize {
+		return fmt.Errorf("memcachestore: %s: record of %d bytes exceeds the limit of %d bytes: %w", op, n, s.maxSize, core.ErrTooLarge)
+	}
+	return nil
+}
+
+// writeErr wraps the failure of a write, turning memcached's "object too
+// large" reply (the server's -I limit is below the store's) into
+// core.ErrTooLarge.
+func (s *Store) writeErr(op, verb string, n int, err error) error {
+	if strings.Contains(err.Error(), "object too large") {
+		return fmt.Errorf("memcachestore: %s: record of %d bytes is over the server's item size limit (memcached -I; the store's limit is %d bytes): %w", op, n, s.maxSize, core.ErrTooLarge)
+	}
+	return fmt.Errorf("memcachestore: %s: %s: %w", op, verb, err)
+}
+
+// lostRace reports whether a conditional write failed because the item
+// changed, appeared or vanished since it was read.
+func lostRace(err error) bool {
+	return errors.Is(err, memcache.ErrCASConflict) || errors.Is(err, memcache.ErrNotStored) || errors.Is(err, memcache.ErrCacheMiss)
+}
+
+// backoff waits a short random time before retry number attempt: up to
+// 0.5 ms doubled per attempt, capped at 16 ms, so that racing writers
+// spread out.
+func (s *Store) backoff(ctx context.Context, op string, attempt int) error {
+	limit := 500 * time.Microsecond << min(attempt-1, 5)
+	t := time.NewTimer(limit/2 + rand.N(limit/2))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("memcachestore: %s: %w", op, ctx.Err())
+	case <-t.C:
+	}
+	return s.ready(ctx, op)
+}
+
+// expiration converts expiry to memcached's exptime at now, rounded up to
+// the second: a relative number of seconds up to 30 days, an absolute Unix
+// time beyond (capped at the largest memcached accepts), and -1 (already
+// expired) for a deadline that has passed.
+func expiration(expiry, now time.Time) int32 {
+	d := expiry.Sub(now)
+	if d <= 0 {
+		return -1
+	}
+	if secs := (d + time.Second - 1) / time.Second; secs <= maxRelative {
+		return int32(secs)
+	}
+	abs := expiry.Unix()
+	if expiry.Nanosecond() > 0 {
+		abs++
+	}
+	return int32(min(abs, math.MaxInt32))
+}

@@ -1,0 +1,522 @@
+package memcachestore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/sessionkit/sessionkit/core"
+)
+
+func TestNewOptions(t *testing.T) {
+	t.Parallel()
+	c := memcache.New("127.0.0.1:1")
+	if _, err := New(nil); err == nil {
+		t.Error("New(nil): no error")
+	}
+	bad := map[string]Option{
+		"space in prefix":   WithPrefix("a b"),
+		"control in prefix": WithPrefix("a\x01"),
+		"long prefix":       WithPrefix(strings.Repeat("p", maxPrefixLen+1)),
+		"negative retries":  WithMaxCASRetries(-1),
+		"zero item size":    WithMaxItemSize(0),
+	}
+	for name, o := range bad {
+		if _, err := New(c, o); err == nil {
+			t.Errorf("%s: New accepted it", name)
+		}
+	}
+	s, err := New(c, WithPrefix(strings.Repeat("p", maxPrefixLen)), WithMaxCASRetries(0), WithMaxItemSize(1))
+	if err != nil {
+		t.Fatalf("New with edge values: %v", err)
+	}
+	if k := s.itemKey(strings.Repeat("x", 300)); len(k) > maxKeyLen {
+		t.Errorf("hashed key under the longest prefix is %d bytes", len(k))
+	}
+	s, err = New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.prefix != DefaultPrefix || s.maxRetries != DefaultMaxCASRetries || s.maxSize != DefaultMaxItemSize {
+		t.Errorf("defaults: prefix %q, retries %d, size %d", s.prefix, s.maxRetries, s.maxSize)
+	}
+}
+
+func TestItemKey(t *testing.T) {
+	t.Parallel()
+	s, err := New(memcache.New("127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hexKey := strings.Repeat("ab", 32)
+	if got := s.itemKey(hexKey); got != "session:"+hexKey {
+		t.Errorf("itemKey(hex) = %q, want the key after the prefix", got)
+	}
+	sum := sha256.Sum256([]byte("a b"))
+	hashedAB := hex.EncodeToString(sum[:])
+	odd := []string{
+		"", "a", "a b", "a\x00b", "a\nb", "a\x7fb", "/", "..", "../x", "é", "日本",
+		"#" + hashedAB, // looks like the hashed form of "a b"
+		hashedAB,
+		"session:x",
+		strings.Repeat("k", maxKeyLen-len(DefaultPrefix)),   // longest plain key
+		strings.Repeat("k", maxKeyLen-len(DefaultPrefix)+1), // one too long: hashed
+		strings.Repeat("\x00", 1000),
+		hexKey,
+		"A", "a:b", "a-b_c.d",
+	}
+	seen := make(map[string]string)
+	for _, k := range odd {
+		ik := s.itemKey(k)
+		if len(ik) > maxKeyLen {
+			t.Errorf("itemKey(%q) is %d bytes", k, len(ik))
+		}
+		for i := 0; i < len(ik); i++ {
+			if !legalKeyByte(ik[i]) {
+				t.Errorf("itemKey(%q) = %q has illegal byte %#x", k, ik, ik[i])
+				break
+			}
+		}
+		if !strings.HasPrefix(ik, DefaultPrefix) {
+			t.Errorf("itemKey(%q) = %q escapes the prefix", k, ik)
+		}
+		if other, dup := seen[ik]; dup {
+			t.Errorf("keys %q and %q both map to %q", other, k, ik)
+		}
+		seen[ik] = k
+	}
+	if got := s.itemKey("a b"); got != "session:#"+hashedAB {
+		t.Errorf("itemKey(%q) = %q, want the hashed form", "a b", got)
+	}
+}
+
+func TestExpiration(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_800_000_000, 250_000_000)
+	tests := []struct {
+		name   string
+		expiry time.Time
+		want   int32
+	}{
+		{"zero", time.Time{}, -1},
+		{"past", now.Add(-time.Second), -1},
+		{"now", now, -1},
+		{"1ns", now.Add(1), 1},
+		{"1s", now.Add(time.Second), 1},
+		{"1.2s", now.Add(1200 * time.Millisecond), 2},
+		{"30 days", now.Add(maxRelative * time.Second), maxRelative},
+		{"30 days+1ns", now.Add(maxRelative*time.Second + 1), int32(now.Unix() + maxRelative + 1)},
+		{"40 days", now.Add(40 * 24 * time.Hour), int32(now.Unix() + 40*24*3600 + 1)},
+		{"40 days whole", time.Unix(now.Unix()+40*24*3600, 0), int32(now.Unix() + 40*24*3600)},
+		{"year 2100", time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), math.MaxInt32},
+	}
+	for _, tt := range tests {
+		if got := expiration(tt.expiry, now); got != tt.want {
+			t.Errorf("%s: expiration = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestLoadSaveDelete(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestStore(t)
+	ctx := t.Context()
+	for _, key := range []string{strings.Repeat("0f", 32), "odd key\x00/..", strings.Repeat("é", 200)} {
+		if _, found, err := s.Load(ctx, key); err != nil || found {
+			t.Fatalf("Load(%q) before Save = found %v, err %v", key, found, err)
+		}
+		data := record(time.Now().Add(time.Minute), "k", "v")
+		if err := s.Save(ctx, key, data, time.Now().Add(time.Minute)); err != nil {
+			t.Fatalf("Save(%q): %v", key, err)
+		}
+		got, found, err := s.Load(ctx, key)
+		if err != nil || !found || string(got) != string(data) {
+			t.Fatalf("Load(%q) = %x, %v, %v; want %x", key, got, found, err, data)
+		}
+		if err := s.Delete(ctx, key); err != nil {
+			t.Fatalf("Delete(%q): %v", key, err)
+		}
+		if err := s.Delete(ctx, key); err != nil {
+			t.Fatalf("second Delete(%q): %v", key, err)
+		}
+		if _, found, err := s.Load(ctx, key); err != nil || found {
+			t.Fatalf("Load(%q) after Delete = found %v, err %v", key, found, err)
+		}
+	}
+}
+
+// TestHeaderExpiry checks that Load goes by the exact deadline in the
+// record header while memcached, which rounds up to the second, still
+// holds the item.
+func TestHeaderExpiry(t *testing.T) {
+	t.Parallel()
+	s, c := newTestStore(t)
+	ctx := t.Context()
+	exp := time.Now().Add(300 * time.Millisecond)
+	if err := s.Save(ctx, "k", record(exp), exp); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := s.Load(ctx, "k"); err != nil || !found {
+		t.Fatalf("Load before expiry = found %v, err %v", found, err)
+	}
+	if ttl, found, err := s.TTL(ctx, "k"); err != nil || !found || ttl <= 0 || ttl > 300*time.Millisecond {
+		t.Fatalf("TTL = %v, %v, %v; want (0, 300ms]", ttl, found, err)
+	}
+	time.Sleep(time.Until(exp) + 20*time.Millisecond)
+	if _, err := c.Get(s.itemKey("k")); err != nil {
+		t.Logf("memcached already dropped the item (%v); the header check is then untested", err)
+	}
+	if _, found, err := s.Load(ctx, "k"); err != nil || found {
+		t.Fatalf("Load after expiry = found %v, err %v; want not found", found, err)
+	}
+	if _, found, err := s.TTL(ctx, "k"); err != nil || found {
+		t.Fatalf("TTL after expiry = found %v, err %v; want not found", found, err)
+	}
+}
+
+// TestServerExpiration checks the exptime memcached received: relative
+// seconds up to 30 days, an absolute time beyond, which memcached would
+// otherwise read as a date in 1970 and drop at once.
+func TestServerExpiration(t *testing.T) {
+	t.Parallel()
+	s, c := newTestStore(t)
+	ctx := t.Context()
+	addr := memcacheAddr(t)
+	for _, d := range []time.Duration{10 * time.Minute, 29 * 24 * time.Hour, 40 * 24 * time.Hour, 365 * 24 * time.Hour} {
+		key := fmt.Sprintf("k%d", d)
+		exp := time.Now().Add(d)
+		data := record(exp, "a", "1")
+		if err := s.Save(ctx, key, data, exp); err != nil {
+			t.Fatalf("Save(%v): %v", d, err)
+		}
+		if _, err := c.Get(s.itemKey(key)); err != nil {
+			t.Fatalf("expiry %v: raw Get of the item: %v", d, err)
+		}
+		got, found, err := s.Load(ctx, key)
+		if err != nil || !found || string(got) != string(data) {
+			t.Fatalf("expiry %v: Load = found %v, err %v", d, found, err)
+		}
+		secs, found := serverTTL(t, addr, s.itemKey(key))
+		if want := int(d / time.Second); !found || secs < want-5 || secs > want+2 {
+			t.Errorf("expiry %v: server TTL %ds (found %v), want about %d", d, secs, found, want)
+		}
+	}
+}
+
+func TestSaveDeltaRules(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestStore(t)
+	ctx := t.Context()
+	exp := time.Now().Add(time.Minute)
+	hdr := core.NewRecordHeader(false, time.Now(), exp)
+
+	if err := s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: []core.Entry{entry("a", "1")}}); !errors.Is(err, core.ErrSessionGone) {
+		t.Fatalf("update of a missing session: %v, want ErrSessionGone", err)
+	}
+	if err := s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: hdr, Expiry: exp, Set: []core.Entry{entry("a", "1"), entry("b", "2")}}); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if err := s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: hdr, Expiry: exp}); !errors.Is(err, core.ErrSessionExists) {
+		t.Fatalf("second create: %v, want ErrSessionExists", err)
+	}
+	// Header nil with an earlier expiry keeps the stored, later one.
+	if err := s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp.Add(-time.Second), Set: []core.Entry{entry("a", "9")}, Delete: []string{"b"}}); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	data, found, err := s.Load(ctx, "k")
+	if err != nil || !found {
+		t.Fatalf("Load = %v, %v", found, err)
+	}
+	if got := entries(t, data); len(got) != 1 || got["a"] != "9" {
+		t.Errorf("entries = %v, want a=9", got)
+	}
+	if got, _ := core.RecordExpiry(data); !got.Equal(exp) {
+		t.Errorf("expiry = %v, want the stored %v", got, exp)
+	}
+	if err := s.Delete(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: []core.Entry{entry("a", "1")}}); !errors.Is(err, core.ErrSessionGone) {
+		t.Fatalf("update after delete: %v, want ErrSessionGone", err)
+	}
+	if _, found, _ := s.Load(ctx, "k"); found {
+		t.Fatal("the deleted session was resurrected")
+	}
+
+	// An expired item memcached still holds counts as absent: Create
+	// replaces it through cas.
+	past := time.Now().Add(-time.Second)
+	if err := s.Save(ctx, "old", record(past, "x", "1"), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveDelta(ctx, "old", &core.Delta{Expiry: exp, Set: []core.Entry{entry("a", "1")}}); !errors.Is(err, core.ErrSessionGone) {
+		t.Fatalf("update of an expired record: %v, want ErrSessionGone", err)
+	}
+	if err := s.SaveDelta(ctx, "old", &core.Delta{Create: true, Header: hdr, Expiry: exp, Set: []core.Entry{entry("a", "1")}}); err != nil {
+		t.Fatalf("create over an expired record: %v", err)
+	}
+	data, found, err = s.Load(ctx, "old")
+	if err != nil || !found {
+		t.Fatalf("Load = %v, %v", found, err)
+	}
+	if got := entries(t, data); len(got) != 1 || got["a"] != "1" {
+		t.Errorf("entries = %v, want a=1 only", got)
+	}
+}
+
+// TestConcurrentDelta checks that CAS loses no update: writers of
+// different keys of one session all survive.
+func TestConcurrentDelta(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestStore(t, WithMaxCASRetries(1000))
+	ctx := t.Context()
+	exp := time.Now().Add(time.Minute)
+	if err := s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: core.NewRecordHeader(false, time.Now(), exp), Expiry: exp}); err != nil {
+		t.Fatal(err)
+	}
+	const writers, rounds = 8, 5
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for r := range rounds {
+				d := &core.Delta{Expiry: exp, Set: []core.Entry{entry(fmt.Sprintf("w%d-%d", w, r), "x")}}
+				if err := s.SaveDelta(ctx, "k", d); err != nil {
+					t.Errorf("writer %d: %v", w, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	data, _, err := s.Load(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := entries(t, data); len(got) != writers*rounds {
+		t.Errorf("%d entries survived, want %d", len(got), writers*rounds)
+	}
+}
+
+// TestContention checks that a writer that runs out of CAS retries fails
+// with ErrContention and writes nothing, while the others' writes survive.
+func TestContention(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestStore(t, WithMaxCASRetries(0))
+	ctx := t.Context()
+	exp := time.Now().Add(time.Minute)
+	if err := s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: core.NewRecordHeader(false, time.Now(), exp), Expiry: exp}); err != nil {
+		t.Fatal(err)
+	}
+	const writers = 16
+	errs := make([]error, writers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			<-start
+			errs[w] = s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: []core.Entry{entry(fmt.Sprint(w), "x")}})
+		})
+	}
+	close(start)
+	wg.Wait()
+	data, _, err := s.Load(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := entries(t, data)
+	lost := 0
+	for w, err := range errs {
+		_, stored := got[fmt.Sprint(w)]
+		switch {
+		case err == nil && !stored:
+			t.Errorf("writer %d succeeded but its entry is missing", w)
+		case err != nil && !errors.Is(err, ErrContention):
+			t.Errorf("writer %d: %v, want nil or ErrContention", w, err)
+		case err != nil && stored:
+			t.Errorf("writer %d failed (%v) but its entry was stored", w, err)
+		case err != nil:
+			lost++
+		}
+	}
+	t.Logf("%d of %d single-attempt writers lost the race", lost, writers)
+}
+
+func TestTouch(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestStore(t)
+	ctx := t.Context()
+	if err := s.Touch(ctx, "missing", time.Now().Add(time.Minute)); err != nil {
+		t.Fatalf("Touch of a missing key: %v", err)
+	}
+	if _, found, _ := s.Load(ctx, "missing"); found {
+		t.Fatal("Touch created a record")
+	}
+	exp := time.Now().Add(time.Minute)
+	data := record(exp, "a", "1")
+	if err := s.Save(ctx, "k", data, exp); err != nil {
+		t.Fatal(err)
+	}
+	for _, next := range []time.Time{exp.Add(time.Hour + 123), exp.Add(-30 * time.Second)} {
+		if err := s.Touch(ctx, "k", next); err != nil {
+			t.Fatalf("Touch: %v", err)
+		}
+		got, found, err := s.Load(ctx, "k")
+		if err != nil || !found {
+			t.Fatalf("Load after Touch = %v, %v", found, err)
+		}
+		if e, _ := core.RecordExpiry(got); !e.Equal(next) {
+			t.Errorf("expiry after Touch = %v, want %v", e, next)
+		}
+		if string(got[core.RecordHeaderSize:]) != string(data[core.RecordHeaderSize:]) {
+			t.Error("Touch changed the entries")
+		}
+		secs, _ := serverTTL(t, memcacheAddr(t), s.itemKey("k"))
+		if want := int(time.Until(next) / time.Second); secs < want-2 || secs > want+2 {
+			t.Errorf("server TTL after Touch = %ds, want about %d", secs, want)
+		}
+	}
+	if err := s.Touch(ctx, "k", time.Now().Add(-time.Second)); err != nil {
+		t.Fatalf("Touch into the past: %v", err)
+	}
+	if _, found, err := s.Load(ctx, "k"); err != nil || found {
+		t.Fatalf("Load after Touch into the past = %v, %v; want not found", found, err)
+	}
+}
+
+func TestTooLarge(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	exp := time.Now().Add(time.Minute)
+	hdr := core.NewRecordHeader(false, time.Now(), exp)
+
+	s, _ := newTestStore(t, WithMaxItemSize(100))
+	big := record(exp, "a", strings.Repeat("x", 100))
+	for name, err := range map[string]error{
+		"Save":      s.Save(ctx, "k", big, exp),
+		"SaveDelta": s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: hdr, Expiry: exp, Set: []core.Entry{entry("a", strings.Repeat("x", 100))}}),
+	} {
+		if !errors.Is(err, core.ErrTooLarge) || !strings.Contains(err.Error(), "100 bytes") {
+			t.Errorf("%s over the store limit: %v, want ErrTooLarge naming 100 bytes", name, err)
+		}
+	}
+
+	// The store allows more than the server (-I 1m): the server's refusal
+	// is ErrTooLarge too, and the connection stays usable.
+	s, _ = newTestStore(t, WithMaxItemSize(4<<20))
+	huge := record(exp, "a", strings.Repeat("x", 2<<20))
+	for name, err := range map[string]error{
+		"Save":      s.Save(ctx, "k", huge, exp),
+		"SaveDelta": s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: hdr, Expiry: exp, Set: []core.Entry{entry("a", strings.Repeat("x", 2<<20))}}),
+	} {
+		if !errors.Is(err, core.ErrTooLarge) || !strings.Contains(err.Error(), "item size limit") {
+			t.Errorf("%s over the server limit: %v, want ErrTooLarge", name, err)
+		}
+	}
+	small := record(exp, "a", "1")
+	if err := s.Save(ctx, "k", small, exp); err != nil {
+		t.Fatalf("Save after a refused item: %v", err)
+	}
+	if got, found, err := s.Load(ctx, "k"); err != nil || !found || string(got) != string(small) {
+		t.Fatalf("Load after a refused item = %v, %v", found, err)
+	}
+}
+
+func TestNotSupported(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestStore(t)
+	ctx := t.Context()
+	_, cerr := s.Count(ctx)
+	for name, err := range map[string]error{
+		"Iterate": s.Iterate(ctx, func(string, []byte) bool { return true }),
+		"Count":   cerr,
+		"Clear":   s.Clear(ctx),
+	} {
+		if !errors.Is(err, core.ErrNotSupported) || !strings.Contains(err.Error(), "cannot list keys") {
+			t.Errorf("%s: %v, want ErrNotSupported saying memcached cannot list keys", name, err)
+		}
+	}
+	if n, err := s.Cleanup(ctx); n != 0 || err != nil {
+		t.Errorf("Cleanup = %d, %v; want 0, nil", n, err)
+	}
+}
+
+func TestClosedAndDoneContext(t *testing.T) {
+	t.Parallel()
+	s, c := newTestStore(t)
+	exp := time.Now().Add(time.Minute)
+	if err := s.Save(t.Context(), "k", record(exp), exp); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	calls := func(ctx context.Context) map[string]error {
+		_, _, lerr := s.Load(ctx, "k")
+		_, _, terr := s.TTL(ctx, "k")
+		_, cerr := s.Cleanup(ctx)
+		return map[string]error{
+			"Load":      lerr,
+			"Save":      s.Save(ctx, "k", record(exp), exp),
+			"Delete":    s.Delete(ctx, "k"),
+			"SaveDelta": s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp}),
+			"Touch":     s.Touch(ctx, "k", exp),
+			"TTL":       terr,
+			"Cleanup":   cerr,
+		}
+	}
+	for name, err := range calls(ctx) {
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a done context: %v, want context.Canceled", name, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	for name, err := range calls(t.Context()) {
+		if !errors.Is(err, core.ErrClosed) {
+			t.Errorf("%s after Close: %v, want ErrClosed", name, err)
+		}
+	}
+	// Neither the done context nor Close touched the item or the client.
+	if _, err := c.Get(s.itemKey("k")); err != nil {
+		t.Errorf("raw Get after Close: %v", err)
+	}
+}
+
+// TestUnreachable checks that a server that does not answer is an error,
+// not a missing session.
+func TestUnreachable(t *testing.T) {
+	t.Parallel()
+	c := newClient(t, fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	s, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	exp := time.Now().Add(time.Minute)
+	if _, found, err := s.Load(ctx, "k"); err == nil || found {
+		t.Errorf("Load = found %v, err %v; want an error", found, err)
+	}
+	if _, found, err := s.TTL(ctx, "k"); err == nil || found {
+		t.Errorf("TTL = found %v, err %v; want an error", found, err)
+	}
+	for name, err := range map[string]error{
+		"Save":      s.Save(ctx, "k", record(exp), exp),
+		"Delete":    s.Delete(ctx, "k"),
+		"SaveDelta": s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp}),
+		"Touch":     s.Touch(ctx, "k", exp),
+	} {
+		if err == nil || errors.Is(err, core.ErrSessionGone) {
+			t.Errorf("%s = %v, want a connection error", name, err)
+		}
+	}
+}
