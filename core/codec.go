@@ -452,7 +452,10 @@ func corrupt(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...)
 }
 
-func (d *decoder) avail() int { return len(d.b) - d.reserved }
+// avail returns the bytes left that the current value may use. It is
+// negative-free: once the input cannot hold the elements still promised,
+// nothing more fits.
+func (d *decoder) avail() int { return max(len(d.b)-d.reserved, 0) }
 
 func (d *decoder) readByte() (byte, error) {
 	if d.avail() < 1 {
