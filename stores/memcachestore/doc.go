@@ -29,9 +29,10 @@
 //
 // # Expiry
 //
-// Each item gets memcached's own expiration, rounded up to the second: a
-// relative number of seconds up to 30 days, and an absolute Unix time
-// beyond, since memcached reads larger numbers that way. The exact
+// Each item gets memcached's own expiration, rounded up to the second
+// plus two seconds, because memcached's clock ticks once a second and may
+// lag: a relative number of seconds up to 30 days, and an absolute Unix
+// time beyond, since memcached reads larger numbers that way. The exact
 // deadline lives in the record header; Load checks it, so a record is
 // never returned after its deadline even while memcached still holds it.
 //

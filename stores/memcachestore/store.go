@@ -335,19 +335,27 @@ func (s *Store) backoff(ctx context.Context, op string, attempt int) error {
 	return s.ready(ctx, op)
 }
 
-// expiration converts expiry to memcached's exptime at now, rounded up to
-// the second: a relative number of seconds up to 30 days, an absolute Unix
-// time beyond (capped at the largest memcached accepts), and -1 (already
-// expired) for a deadline that has passed.
+// expirySlack is added to every native expiration. memcached's clock
+// ticks once a second and its "now" may lag the real time by up to about
+// two seconds, so an item given exactly the seconds left could vanish
+// before its deadline; the exact deadline is in the record header, which
+// Load checks, so a late native expiry costs only memory.
+const expirySlack = 2
+
+// expiration converts expiry to memcached's exptime at now: the time left
+// rounded up to the second plus [expirySlack], as a relative number of
+// seconds up to 30 days and as an absolute Unix time beyond (capped at the
+// largest memcached accepts), or -1 (already expired) for a deadline that
+// has passed.
 func expiration(expiry, now time.Time) int32 {
 	d := expiry.Sub(now)
 	if d <= 0 {
 		return -1
 	}
-	if secs := (d + time.Second - 1) / time.Second; secs <= maxRelative {
+	if secs := (d+time.Second-1)/time.Second + expirySlack; secs <= maxRelative {
 		return int32(secs)
 	}
-	abs := expiry.Unix()
+	abs := expiry.Unix() + expirySlack
 	if expiry.Nanosecond() > 0 {
 		abs++
 	}
