@@ -1,0 +1,118 @@
+package behaviortest
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sessionkit/sessionkit/core"
+)
+
+// FaultStore wraps a store, counts the writes that reach it and can be told
+// to fail or to slow down. It keeps the wrapped store's capabilities: the
+// delta save and touch go through core's helpers, which use the wrapped
+// store's atomic operations when it has them.
+//
+// FaultStore is safe for concurrent use.
+type FaultStore struct {
+	inner  core.Store
+	writes atomic.Int64
+	loads  atomic.Int64
+
+	mu        sync.Mutex
+	loadErr   error
+	writeErr  error
+	delay     time.Duration
+	afterLoad func()
+}
+
+var (
+	_ core.DeltaStore = (*FaultStore)(nil)
+	_ core.TouchStore = (*FaultStore)(nil)
+)
+
+// NewFaultStore wraps inner.
+func NewFaultStore(inner core.Store) *FaultStore { return &FaultStore{inner: inner} }
+
+// Inner returns the wrapped store.
+func (f *FaultStore) Inner() core.Store { return f.inner }
+
+// Writes returns the number of Save, SaveDelta, Touch and Delete calls.
+func (f *FaultStore) Writes() int64 { return f.writes.Load() }
+
+// Loads returns the number of Load calls.
+func (f *FaultStore) Loads() int64 { return f.loads.Load() }
+
+// FailLoads makes Load return err (nil: stop failing).
+func (f *FaultStore) FailLoads(err error) { f.mu.Lock(); f.loadErr = err; f.mu.Unlock() }
+
+// FailWrites makes every write return err (nil: stop failing).
+func (f *FaultStore) FailWrites(err error) { f.mu.Lock(); f.writeErr = err; f.mu.Unlock() }
+
+// SetDelay makes every call wait d first, or until its context is done.
+func (f *FaultStore) SetDelay(d time.Duration) { f.mu.Lock(); f.delay = d; f.mu.Unlock() }
+
+func (f *FaultStore) before(ctx context.Context, write bool) error {
+	f.mu.Lock()
+	d, err := f.delay, f.loadErr
+	if write {
+		err = f.writeErr
+	}
+	f.mu.Unlock()
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if write {
+		f.writes.Add(1)
+	} else {
+		f.loads.Add(1)
+	}
+	return err
+}
+
+// Load implements core.Store.
+func (f *FaultStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := f.before(ctx, false); err != nil {
+		return nil, false, err
+	}
+	return f.inner.Load(ctx, key)
+}
+
+// Save implements core.Store.
+func (f *FaultStore) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	if err := f.before(ctx, true); err != nil {
+		return err
+	}
+	return f.inner.Save(ctx, key, data, expiry)
+}
+
+// Delete implements core.Store.
+func (f *FaultStore) Delete(ctx context.Context, key string) error {
+	if err := f.before(ctx, true); err != nil {
+		return err
+	}
+	return f.inner.Delete(ctx, key)
+}
+
+// SaveDelta implements core.DeltaStore.
+func (f *FaultStore) SaveDelta(ctx context.Context, key string, d *core.Delta) error {
+	if err := f.before(ctx, true); err != nil {
+		return err
+	}
+	return core.SaveDelta(ctx, f.inner, key, d, time.Now())
+}
+
+// Touch implements core.TouchStore.
+func (f *FaultStore) Touch(ctx context.Context, key string, expiry time.Time) error {
+	if err := f.before(ctx, true); err != nil {
+		return err
+	}
+	return core.Touch(ctx, f.inner, key, expiry)
+}

@@ -1,0 +1,3 @@
+module github.com/sessionkit/sessionkit/internal
+
+go 1.26.0
