@@ -1,0 +1,503 @@
+package core
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// MemoryStore is a [Store] that keeps records in the process's memory, in
+// a map split into shards with a lock each. It implements every optional
+// capability: [DeltaStore], [TouchStore], [TTLStore], [IterStore],
+// [CountStore], [ClearStore], [CleanupStore] and [io.Closer].
+//
+// Records never leave the process: they are lost on restart and not shared
+// between instances of an app, so the memory store suits development,
+// tests and single-instance deployments.
+//
+// Load returns the store's own slice without copying; the store never
+// modifies a slice it has handed out (Save copies once, Touch and SaveDelta
+// build a new slice), so callers must not modify it either.
+//
+// A background goroutine started by [NewMemoryStore] removes expired
+// records (see [WithMemoryCleanupInterval]); [MemoryStore.Close] stops it.
+//
+// A MemoryStore is safe for concurrent use by multiple goroutines.
+type MemoryStore struct {
+	shards     []memShard
+	mask       uint64
+	seed       maphash.Seed
+	maxEntries int
+	maxSize    int
+
+	n       atomic.Int64 // entries held, live or not yet swept
+	evictMu sync.Mutex   // one eviction at a time
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	stop      chan struct{}
+	done      chan struct{}
+}
+
+type memShard struct {
+	mu sync.RWMutex
+	m  map[string]memEntry
+	_  [40]byte // keep neighbouring shards' locks off one cache line
+}
+
+type memEntry struct {
+	data   []byte // never modified once stored
+	expiry int64  // Unix nanoseconds
+}
+
+// MemoryOption configures a [MemoryStore]; see the WithMemory functions.
+type MemoryOption func(*memoryConfig)
+
+type memoryConfig struct {
+	shards     int
+	interval   time.Duration
+	maxEntries int
+	maxSize    int
+}
+
+// WithMemoryCleanupInterval sets how often the background goroutine removes
+// expired records. Expired records are never returned whatever the
+// interval; sweeping only frees their memory. A d of zero or less starts no
+// goroutine (call [MemoryStore.Cleanup] yourself). Default: 1 minute.
+func WithMemoryCleanupInterval(d time.Duration) MemoryOption {
+	return func(c *memoryConfig) { c.interval = d }
+}
+
+// WithMemoryMaxEntries bounds the number of records the store holds. When a
+// new key would exceed n, the store first drops expired records and then
+// evicts the live records closest to their expiry, about 1% of n at a time
+// so that the cost of finding them is shared by many saves. Evicting a
+// record logs its user out. Zero means no bound; n must not be negative.
+// Default: no bound.
+func WithMemoryMaxEntries(n int) MemoryOption {
+	if n < 0 {
+		panic(fmt.Sprintf("core: WithMemoryMaxEntries(%d): negative bound", n))
+	}
+	return func(c *memoryConfig) { c.maxEntries = n }
+}
+
+// WithMemoryMaxRecordSize makes Save and SaveDelta refuse, with an error
+// matching [ErrTooLarge], a record of more than n bytes. Zero means no
+// limit; n must not be negative. Default: no limit.
+func WithMemoryMaxRecordSize(n int) MemoryOption {
+	if n < 0 {
+		panic(fmt.Sprintf("core: WithMemoryMaxRecordSize(%d): negative size", n))
+	}
+	return func(c *memoryConfig) { c.maxSize = n }
+}
+
+// WithMemoryShards sets the number of shards, each a map with its own lock;
+// it is rounded up to a power of two. More shards mean less contention
+// between goroutines saving different sessions. n must be positive.
+// Default: 64.
+func WithMemoryShards(n int) MemoryOption {
+	if n <= 0 {
+		panic(fmt.Sprintf("core: WithMemoryShards(%d): need at least one shard", n))
+	}
+	return func(c *memoryConfig) { c.shards = n }
+}
+
+// NewMemoryStore returns an empty memory store and starts its cleanup
+// goroutine; call [MemoryStore.Close] to stop it.
+func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
+	c := memoryConfig{shards: 64, interval: time.Minute}
+	for _, o := range opts {
+		o(&c)
+	}
+	n := 1
+	for n < c.shards {
+		n <<= 1
+	}
+	s := &MemoryStore{
+		shards:     make([]memShard, n),
+		mask:       uint64(n - 1),
+		seed:       maphash.MakeSeed(),
+		maxEntries: c.maxEntries,
+		maxSize:    c.maxSize,
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	for i := range s.shards {
+		s.shards[i].m = make(map[string]memEntry)
+	}
+	if c.interval > 0 {
+		go s.sweep(c.interval)
+	} else {
+		close(s.done)
+	}
+	return s
+}
+
+var (
+	_ DeltaStore   = (*MemoryStore)(nil)
+	_ TouchStore   = (*MemoryStore)(nil)
+	_ TTLStore     = (*MemoryStore)(nil)
+	_ IterStore    = (*MemoryStore)(nil)
+	_ CountStore   = (*MemoryStore)(nil)
+	_ ClearStore   = (*MemoryStore)(nil)
+	_ CleanupStore = (*MemoryStore)(nil)
+)
+
+func (s *MemoryStore) sweep(every time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.removeExpired(time.Now().UnixNano())
+		}
+	}
+}
+
+// Close stops the cleanup goroutine and waits for it to exit. Afterwards
+// every method returns an error matching [ErrClosed]. Close always returns
+// nil and may be called more than once.
+func (s *MemoryStore) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		close(s.stop)
+	})
+	<-s.done
+	return nil
+}
+
+// begin reports why an operation must not run: a done context or a closed
+// store.
+func (s *MemoryStore) begin(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("core: memory store: %s: %w", op, err)
+	}
+	if s.closed.Load() {
+		return fmt.Errorf("core: memory store: %s: %w", op, ErrClosed)
+	}
+	return nil
+}
+
+func (s *MemoryStore) shard(key string) *memShard {
+	return &s.shards[maphash.String(s.seed, key)&s.mask]
+}
+
+func (s *MemoryStore) tooLarge(n int) error {
+	if s.maxSize > 0 && n > s.maxSize {
+		return fmt.Errorf("core: memory store: record of %d bytes exceeds the limit of %d bytes: %w", n, s.maxSize, ErrTooLarge)
+	}
+	return nil
+}
+
+// live reports whether e is a record that has not expired at now (Unix
+// nanoseconds). It checks the header too, so that a record whose stored
+// deadline disagrees with its data is never returned past either.
+func (e memEntry) live(now int64) bool {
+	return e.expiry > now && len(e.data) >= RecordHeaderSize && e.data[0] == RecordVersion &&
+		getTime(e.data[2:10]).UnixNano() > now
+}
+
+// Load returns the record under key. The returned slice is the store's own
+// and must not be modified.
+func (s *MemoryStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := s.begin(ctx, "load"); err != nil {
+		return nil, false, err
+	}
+	sh := s.shard(key)
+	sh.mu.RLock()
+	e, ok := sh.m[key]
+	sh.mu.RUnlock()
+	if !ok || !e.live(time.Now().UnixNano()) {
+		return nil, false, nil
+	}
+	return e.data, true, nil
+}
+
+// Save stores a copy of data under key until expiry. Saving a record whose
+// expiry has already passed deletes the key.
+func (s *MemoryStore) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	if err := s.begin(ctx, "save"); err != nil {
+		return err
+	}
+	if err := s.tooLarge(len(data)); err != nil {
+		return err
+	}
+	exp := expiry.UnixNano()
+	if exp <= time.Now().UnixNano() {
+		s.remove(key)
+		return nil
+	}
+	s.put(key, memEntry{data: bytes.Clone(data), expiry: exp})
+	return nil
+}
+
+// put stores e under key and evicts records when the store grew past its
+// bound.
+func (s *MemoryStore) put(key string, e memEntry) {
+	sh := s.shard(key)
+	sh.mu.Lock()
+	_, existed := sh.m[key]
+	sh.m[key] = e
+	sh.mu.Unlock()
+	if !existed {
+		s.grew()
+	}
+}
+
+// grew accounts for a new key and evicts when the store is over its bound.
+func (s *MemoryStore) grew() {
+	if n := s.n.Add(1); s.maxEntries > 0 && n > int64(s.maxEntries) {
+		s.evict()
+	}
+}
+
+func (s *MemoryStore) remove(key string) {
+	sh := s.shard(key)
+	sh.mu.Lock()
+	_, existed := sh.m[key]
+	delete(sh.m, key)
+	sh.mu.Unlock()
+	if existed {
+		s.n.Add(-1)
+	}
+}
+
+// Delete removes the record under key; deleting a missing key is a no-op.
+func (s *MemoryStore) Delete(ctx context.Context, key string) error {
+	if err := s.begin(ctx, "delete"); err != nil {
+		return err
+	}
+	s.remove(key)
+	return nil
+}
+
+// SaveDelta applies d to the record under key with [ApplyDelta], holding
+// the key's shard lock so that concurrent deltas never lose an update.
+func (s *MemoryStore) SaveDelta(ctx context.Context, key string, d *Delta) error {
+	if err := s.begin(ctx, "save delta"); err != nil {
+		return err
+	}
+	now := time.Now()
+	sh := s.shard(key)
+	sh.mu.Lock()
+	old, found := sh.m[key]
+	found = found && old.live(now.UnixNano())
+	data, expiry, err := ApplyDelta(old.data, found, d, now)
+	if err == nil {
+		err = s.tooLarge(len(data))
+	}
+	if err != nil {
+		sh.mu.Unlock()
+		return fmt.Errorf("core: memory store: save delta: %w", err)
+	}
+	_, existed := sh.m[key]
+	exp := expiry.UnixNano()
+	if exp <= now.UnixNano() {
+		delete(sh.m, key)
+		sh.mu.Unlock()
+		if existed {
+			s.n.Add(-1)
+		}
+		return nil
+	}
+	sh.m[key] = memEntry{data: data, expiry: exp}
+	sh.mu.Unlock()
+	if !existed {
+		s.grew()
+	}
+	return nil
+}
+
+// Touch moves the deadline of the record under key to expiry, in the store
+// and in a new copy of the record's header. Touching a missing or expired
+// record is a no-op.
+func (s *MemoryStore) Touch(ctx context.Context, key string, expiry time.Time) error {
+	if err := s.begin(ctx, "touch"); err != nil {
+		return err
+	}
+	now := time.Now().UnixNano()
+	sh := s.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.m[key]
+	if !ok || !e.live(now) {
+		return nil
+	}
+	data := bytes.Clone(e.data)
+	if err := SetRecordExpiry(data, expiry); err != nil {
+		return fmt.Errorf("core: memory store: touch: %w", err)
+	}
+	sh.m[key] = memEntry{data: data, expiry: expiry.UnixNano()}
+	return nil
+}
+
+// TTL returns the time left before the record under key expires.
+func (s *MemoryStore) TTL(ctx context.Context, key string) (time.Duration, bool, error) {
+	if err := s.begin(ctx, "ttl"); err != nil {
+		return 0, false, err
+	}
+	sh := s.shard(key)
+	sh.mu.RLock()
+	e, ok := sh.m[key]
+	sh.mu.RUnlock()
+	now := time.Now().UnixNano()
+	if !ok || !e.live(now) {
+		return 0, false, nil
+	}
+	return time.Duration(e.expiry - now), true, nil
+}
+
+type memItem struct {
+	key  string
+	data []byte
+}
+
+// Iterate calls fn for each live record. It copies one shard's records at
+// a time and calls fn without holding a lock, so fn may call back into the
+// store. The data passed to fn must not be modified.
+func (s *MemoryStore) Iterate(ctx context.Context, fn func(key string, data []byte) bool) error {
+	if err := s.begin(ctx, "iterate"); err != nil {
+		return err
+	}
+	var items []memItem
+	for i := range s.shards {
+		if err := s.begin(ctx, "iterate"); err != nil {
+			return err
+		}
+		sh := &s.shards[i]
+		now := time.Now().UnixNano()
+		items = items[:0]
+		sh.mu.RLock()
+		for k, e := range sh.m {
+			if e.live(now) {
+				items = append(items, memItem{k, e.data})
+			}
+		}
+		sh.mu.RUnlock()
+		for _, it := range items {
+			if !fn(it.key, it.data) {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// Count returns the number of live records. It visits every record.
+func (s *MemoryStore) Count(ctx context.Context) (int, error) {
+	if err := s.begin(ctx, "count"); err != nil {
+		return 0, err
+	}
+	now := time.Now().UnixNano()
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		for _, e := range sh.m {
+			if e.live(now) {
+				n++
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return n, nil
+}
+
+// Clear deletes every record.
+func (s *MemoryStore) Clear(ctx context.Context) error {
+	if err := s.begin(ctx, "clear"); err != nil {
+		return err
+	}
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		n := len(sh.m)
+		sh.m = make(map[string]memEntry)
+		sh.mu.Unlock()
+		s.n.Add(-int64(n))
+	}
+	return nil
+}
+
+// Cleanup removes expired records now and reports how many it removed.
+func (s *MemoryStore) Cleanup(ctx context.Context) (int, error) {
+	if err := s.begin(ctx, "cleanup"); err != nil {
+		return 0, err
+	}
+	return s.removeExpired(time.Now().UnixNano()), nil
+}
+
+func (s *MemoryStore) removeExpired(now int64) int {
+	removed := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		n := 0
+		for k, e := range sh.m {
+			if !e.live(now) {
+				delete(sh.m, k)
+				n++
+			}
+		}
+		sh.mu.Unlock()
+		s.n.Add(-int64(n))
+		removed += n
+	}
+	return removed
+}
+
+// evict brings the store back under its bound: expired records go first,
+// then the live ones closest to expiry, plus a margin of about 1% of the
+// bound so that the next saves do not scan again.
+func (s *MemoryStore) evict() {
+	s.evictMu.Lock()
+	defer s.evictMu.Unlock()
+	limit := int64(s.maxEntries)
+	if s.n.Load() <= limit {
+		return
+	}
+	now := time.Now().UnixNano()
+	s.removeExpired(now)
+	excess := s.n.Load() - limit
+	if excess <= 0 {
+		return
+	}
+	excess += limit / 100
+
+	type victim struct {
+		key    string
+		expiry int64
+	}
+	var all []victim
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		for k, e := range sh.m {
+			all = append(all, victim{k, e.expiry})
+		}
+		sh.mu.RUnlock()
+	}
+	slices.SortFunc(all, func(a, b victim) int { return cmp.Compare(a.expiry, b.expiry) })
+	for _, v := range all[:min(int(excess), len(all))] {
+		sh := s.shard(v.key)
+		sh.mu.Lock()
+		// A record touched since the scan keeps its place.
+		e, ok := sh.m[v.key]
+		if ok && e.expiry == v.expiry {
+			delete(sh.m, v.key)
+		}
+		sh.mu.Unlock()
+		if ok && e.expiry == v.expiry {
+			s.n.Add(-1)
+		}
+	}
+}

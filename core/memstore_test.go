@@ -1,0 +1,278 @@
+package core_test
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/storetest"
+)
+
+func newTestMemoryStore(t *testing.T, opts ...core.MemoryOption) *core.MemoryStore {
+	s := core.NewMemoryStore(opts...)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestMemoryStoreConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) core.Store {
+		return newTestMemoryStore(t, core.WithMemoryCleanupInterval(50*time.Millisecond))
+	})
+}
+
+func TestMemoryStoreConformanceBounded(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) core.Store {
+		return newTestMemoryStore(t, core.WithMemoryShards(1), core.WithMemoryMaxEntries(1000),
+			core.WithMemoryMaxRecordSize(1<<20), core.WithMemoryCleanupInterval(0))
+	})
+}
+
+// sweepers counts the goroutines running a memory store's sweeper.
+func sweepers() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "core.(*MemoryStore).sweep(")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+func TestMemoryStoreCloseStopsSweeper(t *testing.T) {
+	// Not parallel: it counts sweeper goroutines of the whole process.
+	before := sweepers()
+	s := core.NewMemoryStore(core.WithMemoryCleanupInterval(time.Millisecond))
+	if got := sweepers(); got != before+1 {
+		t.Fatalf("%d sweeper goroutines after NewMemoryStore, want %d", got, before+1)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	got := sweepers()
+	for deadline := time.Now().Add(2 * time.Second); got > before && time.Now().Before(deadline); got = sweepers() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got != before {
+		t.Errorf("%d sweeper goroutines after Close, want %d", got, before)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+
+	before = sweepers()
+	s = core.NewMemoryStore(core.WithMemoryCleanupInterval(0))
+	if got := sweepers(); got != before {
+		t.Errorf("WithMemoryCleanupInterval(0) started a sweeper")
+	}
+	s.Close()
+}
+
+func TestMemoryStoreSweeperRemovesExpired(t *testing.T) {
+	t.Parallel()
+	s := newTestMemoryStore(t, core.WithMemoryCleanupInterval(20*time.Millisecond))
+	ctx := t.Context()
+	soon := time.Now().Add(100 * time.Millisecond)
+	if err := s.Save(ctx, "k", storetest.Record(soon, "a", "1"), soon); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(soon) + 200*time.Millisecond)
+	// Nothing is left for Cleanup to remove: the sweeper did it.
+	if n, err := s.Cleanup(ctx); err != nil || n != 0 {
+		t.Errorf("Cleanup after the sweeper ran = %d, %v; want 0, nil", n, err)
+	}
+}
+
+func TestMemoryStoreEviction(t *testing.T) {
+	t.Parallel()
+	const bound = 10
+	s := newTestMemoryStore(t, core.WithMemoryMaxEntries(bound), core.WithMemoryCleanupInterval(0))
+	ctx := t.Context()
+	base := time.Now().Add(time.Hour)
+	save := func(key string, exp time.Time) {
+		t.Helper()
+		if err := s.Save(ctx, key, storetest.Record(exp, "k", key), exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// k0 expires first, k9 last.
+	for i := range bound {
+		save(fmt.Sprintf("k%d", i), base.Add(time.Duration(i)*time.Minute))
+	}
+	if n, _ := s.Count(ctx); n != bound {
+		t.Fatalf("Count = %d, want %d", n, bound)
+	}
+	// Overwriting an existing key evicts nothing.
+	save("k5", base.Add(5*time.Minute))
+	if n, _ := s.Count(ctx); n != bound {
+		t.Fatalf("Count after overwrite = %d, want %d", n, bound)
+	}
+
+	save("new", base.Add(time.Hour))
+	if n, _ := s.Count(ctx); n != bound {
+		t.Errorf("Count after saving past the bound = %d, want %d", n, bound)
+	}
+	if _, found, _ := s.Load(ctx, "k0"); found {
+		t.Error("k0, the record closest to expiry, was not evicted")
+	}
+	for _, k := range []string{"k1", "k9", "new"} {
+		if _, found, _ := s.Load(ctx, k); !found {
+			t.Errorf("%s was evicted, want only k0 gone", k)
+		}
+	}
+
+	// A touched record moves back in the queue: k1 now expires last.
+	if err := s.Touch(ctx, "k1", base.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// An expired record goes before any live one.
+	exp := time.Now().Add(50 * time.Millisecond)
+	if err := s.Save(ctx, "k3", storetest.Record(exp, "k", "k3"), exp); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(exp) + 10*time.Millisecond)
+	save("new2", base.Add(time.Hour))
+	save("new3", base.Add(time.Hour))
+	for _, k := range []string{"k1", "k4", "new", "new2", "new3"} {
+		if _, found, _ := s.Load(ctx, k); !found {
+			t.Errorf("%s was evicted", k)
+		}
+	}
+	if _, found, _ := s.Load(ctx, "k2"); found {
+		t.Error("k2, the live record closest to expiry, was not evicted")
+	}
+	if n, _ := s.Count(ctx); n != bound {
+		t.Errorf("Count = %d, want %d", n, bound)
+	}
+
+	// SaveDelta creating a session counts too.
+	err := s.SaveDelta(ctx, "delta", &core.Delta{Create: true, Header: storetest.Header(false, base), Expiry: base.Add(3 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Count(ctx); n != bound {
+		t.Errorf("Count after SaveDelta create = %d, want %d", n, bound)
+	}
+}
+
+func TestMemoryStoreMaxRecordSize(t *testing.T) {
+	t.Parallel()
+	s := newTestMemoryStore(t, core.WithMemoryMaxRecordSize(100))
+	ctx := t.Context()
+	exp := time.Now().Add(time.Hour)
+	err := s.Save(ctx, "k", storetest.Record(exp, "v", strings.Repeat("x", 100)), exp)
+	if !errors.Is(err, core.ErrTooLarge) || !strings.Contains(err.Error(), "100 bytes") {
+		t.Errorf("Save of a large record: %v, want ErrTooLarge naming the limit", err)
+	}
+	if err := s.Save(ctx, "k", storetest.Record(exp, "v", "small"), exp); err != nil {
+		t.Fatalf("Save of a small record: %v", err)
+	}
+	err = s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: storetest.Entries("big", strings.Repeat("x", 100))})
+	if !errors.Is(err, core.ErrTooLarge) {
+		t.Errorf("SaveDelta growing past the limit: %v, want ErrTooLarge", err)
+	}
+	data, _, _ := s.Load(ctx, "k")
+	if v := storetest.Values(t, data); len(v) != 1 || v["v"] != "small" {
+		t.Errorf("record after a refused SaveDelta = %q, want unchanged", v)
+	}
+}
+
+func TestMemoryStoreOptionsPanic(t *testing.T) {
+	t.Parallel()
+	for name, f := range map[string]func(){
+		"WithMemoryMaxEntries(-1)":    func() { core.WithMemoryMaxEntries(-1) },
+		"WithMemoryMaxRecordSize(-1)": func() { core.WithMemoryMaxRecordSize(-1) },
+		"WithMemoryShards(0)":         func() { core.WithMemoryShards(0) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s did not panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+func TestMemoryStoreLoadDoesNotAllocate(t *testing.T) {
+	s := newTestMemoryStore(t)
+	ctx := t.Context()
+	exp := time.Now().Add(time.Hour)
+	key := strings.Repeat("ab", 32)
+	if err := s.Save(ctx, key, storetest.Record(exp, "a", "1"), exp); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, found, err := s.Load(ctx, key); !found || err != nil {
+			t.Fatal("Load failed")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Load allocates %v times, want 0", allocs)
+	}
+}
+
+func benchStore(b *testing.B) (*core.MemoryStore, string, time.Time) {
+	s := core.NewMemoryStore()
+	b.Cleanup(func() { s.Close() })
+	exp := time.Now().Add(time.Hour)
+	key := strings.Repeat("ab", 32)
+	rec := storetest.Record(exp, "user_id", "42", "name", "gopher", "cart", strings.Repeat("x", 200))
+	if err := s.Save(b.Context(), key, rec, exp); err != nil {
+		b.Fatal(err)
+	}
+	return s, key, exp
+}
+
+func BenchmarkMemoryStoreLoad(b *testing.B) {
+	s, key, _ := benchStore(b)
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, found, err := s.Load(ctx, key); !found || err != nil {
+			b.Fatal("Load failed")
+		}
+	}
+}
+
+func BenchmarkMemoryStoreSave(b *testing.B) {
+	s, key, exp := benchStore(b)
+	ctx := b.Context()
+	rec, _, _ := s.Load(ctx, key)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Save(ctx, key, rec, exp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMemoryStoreSaveDelta(b *testing.B) {
+	s, key, exp := benchStore(b)
+	ctx := b.Context()
+	d := &core.Delta{Expiry: exp, Set: storetest.Entries("user_id", "43")}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.SaveDelta(ctx, key, d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMemoryStoreTouch(b *testing.B) {
+	s, key, exp := benchStore(b)
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Touch(ctx, key, exp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
