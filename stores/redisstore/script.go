@@ -1,0 +1,164 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// Hash field names. Entry fields are entryPrefix followed by the entry's
+// key, so no entry can be mistaken for a bookkeeping field.
+const (
+	fieldHeader = "h"
+	fieldSize   = "n"
+	entryPrefix = "k:"
+)
+
+// Result codes of the save script.
+const (
+	codeOK       = 0
+	codeExists   = 1
+	codeGone     = 2
+	codeTooLarge = 3
+	codeNoHeader = 4
+)
+
+// luaHelpers are shared by the scripts. Times travel as the record's
+// 8-byte big-endian Unix nanoseconds. They are compared byte by byte
+// because Lua numbers (doubles) cannot hold them exactly and Lua's string
+// comparison follows the server's collation locale.
+const luaHelpers = `
+local function later(a, b)
+  local na, nb = a:byte(1) >= 128, b:byte(1) >= 128
+  if na ~= nb then return nb end
+  for i = 1, 8 do
+    local x, y = a:byte(i), b:byte(i)
+    if x ~= y then return x > y end
+  end
+  return false
+end
+
+local function millis(t)
+  local q, r = 0, 0
+  for i = 1, 8 do
+    r = r * 256 + t:byte(i)
+    local d = math.floor(r / 1000000)
+    q = q * 256 + d
+    r = r - d * 1000000
+  end
+  if r > 0 then q = q + 1 end
+  return string.format('%.0f', q)
+end
+
+local function withexpiry(h, t)
+  return string.sub(h, 1, 2) .. t .. string.sub(h, 11)
+end
+`
+
+// saveScript applies a delta (or, in put mode, a whole record) to the hash
+// KEYS[1] atomically, following core.ApplyDelta.
+//
+//	ARGV[1] mode: "c" insert-if-absent, "u" update a live record, "p" put
+//	ARGV[2] now, ARGV[3] new header with its expiry set or "" to keep the
+//	stored one, ARGV[4] expiry, ARGV[5] "1" to clear, ARGV[6] size limit,
+//	ARGV[7] number of keys to delete, then those keys, then key/value
+//	pairs to set (no key twice).
+//
+// It returns {code, size}. Entries past their own deadline are left in
+// place; Load skips them.
+var saveScript = redis.NewScript(luaHelpers + `
+local key = KEYS[1]
+local mode, now, newh, exp = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local limit, ndel = tonumber(ARGV[6]), tonumber(ARGV[7])
+
+local stored = redis.call('HMGET', key, 'h', 'n')
+local cur = stored[1]
+local live = cur and #cur >= 18 and later(string.sub(cur, 3, 10), now)
+if mode == 'c' and live then return {1, 0} end
+if mode == 'u' and not live then return {2, 0} end
+
+local h = newh
+if h == '' then
+  if not live then return {4, 0} end
+  h = cur
+  if later(exp, string.sub(cur, 3, 10)) then h = withexpiry(cur, exp) end
+end
+local final = string.sub(h, 3, 10)
+if not later(final, now) then
+  redis.call('DEL', key)
+  return {0, 0}
+end
+
+local reset = mode == 'p' or ARGV[5] == '1' or not live
+local size = 18
+if not reset then size = tonumber(stored[2]) or 18 end
+
+local function varlen(n)
+  local l = 1
+  while n >= 128 do n = math.floor(n / 128); l = l + 1 end
+  return l
+end
+local function esize(k, vl) return varlen(#k) + #k + varlen(vl) + vl end
+
+local known = {}
+local function curlen(f)
+  local l = known[f]
+  if l == nil then
+    if reset then l = 0 else l = redis.call('HSTRLEN', key, f) end
+    known[f] = l
+  end
+  return l
+end
+
+local dels, sets = {}, {}
+local i = 8
+for _ = 1, ndel do
+  local k = ARGV[i]
+  i = i + 1
+  local f = 'k:' .. k
+  local l = curlen(f)
+  if l > 0 then
+    size = size - esize(k, l)
+    known[f] = 0
+    dels[#dels + 1] = f
+  end
+end
+while i < #ARGV do
+  local k, v = ARGV[i], ARGV[i + 1]
+  i = i + 2
+  local f = 'k:' .. k
+  local l = curlen(f)
+  if l > 0 then size = size - esize(k, l) end
+  size = size + esize(k, #v)
+  known[f] = #v
+  sets[#sets + 1] = f
+  sets[#sets + 1] = v
+end
+if size > limit then return {3, size} end
+
+if reset then
+  redis.call('DEL', key)
+else
+  for j = 1, #dels, 1000 do
+    redis.call('HDEL', key, unpack(dels, j, math.min(j + 999, #dels)))
+  end
+end
+redis.call('HSET', key, 'h', h, 'n', size)
+for j = 1, #sets, 1000 do
+  redis.call('HSET', key, unpack(sets, j, math.min(j + 999, #sets)))
+end
+redis.call('PEXPIREAT', key, millis(final))
+return {0, size}
+`)
+
+// touchScript moves the deadline of the live record KEYS[1] to ARGV[2]
+// (now is ARGV[1]) in its header and its TTL; it returns 1 when the
+// record was live, 0 otherwise.
+var touchScript = redis.NewScript(luaHelpers + `
+local key, now, exp = KEYS[1], ARGV[1], ARGV[2]
+local cur = redis.call('HGET', key, 'h')
+if not cur or #cur < 18 or not later(string.sub(cur, 3, 10), now) then return 0 end
+if not later(exp, now) then
+  redis.call('DEL', key)
+  return 1
+end
+redis.call('HSET', key, 'h', withexpiry(cur, exp))
+redis.call('PEXPIREAT', key, millis(exp))
+return 1
+`)

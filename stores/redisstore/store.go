@@ -1,0 +1,328 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/sessionkit/core"
+)
+
+// Store is a [core.Store] that keeps each session as a Redis hash. It
+// implements every optional capability of core: [core.DeltaStore],
+// [core.TouchStore], [core.TTLStore], [core.IterStore], [core.CountStore],
+// [core.ClearStore], [core.CleanupStore] and [io.Closer].
+//
+// A Store is safe for concurrent use by multiple goroutines.
+type Store struct {
+	client  redis.UniversalClient
+	prefix  string
+	maxSize int
+	closed  atomic.Bool
+}
+
+var (
+	_ core.DeltaStore   = (*Store)(nil)
+	_ core.TouchStore   = (*Store)(nil)
+	_ core.TTLStore     = (*Store)(nil)
+	_ core.IterStore    = (*Store)(nil)
+	_ core.CountStore   = (*Store)(nil)
+	_ core.ClearStore   = (*Store)(nil)
+	_ core.CleanupStore = (*Store)(nil)
+)
+
+// New returns a store that keeps sessions in Redis through client: a
+// *redis.Client, *redis.ClusterClient, *redis.Ring or a failover client.
+// The store does not own client; closing it stays the caller's job. New
+// does not contact the server. It fails when client is nil or an option is
+// invalid (an empty prefix, a size limit that is not positive).
+func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("redisstore: nil client")
+	}
+	c := config{prefix: DefaultPrefix, maxSize: DefaultMaxSize}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.prefix == "" {
+		return nil, errors.New("redisstore: empty key prefix (Clear would empty the whole database)")
+	}
+	if c.maxSize <= 0 {
+		return nil, fmt.Errorf("redisstore: size limit %d is not positive", c.maxSize)
+	}
+	return &Store{client: client, prefix: c.prefix, maxSize: c.maxSize}, nil
+}
+
+// check reports why the store may not be used now: it is closed or ctx
+// is done.
+func (s *Store) check(ctx context.Context, op string) error {
+	if s.closed.Load() {
+		return fmt.Errorf("redisstore: %s: %w", op, core.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+	return nil
+}
+
+func (s *Store) tooLarge(size int64) error {
+	return fmt.Errorf("redisstore: record of %d bytes exceeds the limit of %d bytes: %w", size, s.maxSize, core.ErrTooLarge)
+}
+
+// Load returns the record under key in one HGETALL, rebuilt with its
+// entries sorted by key and without the entries whose own deadline has
+// passed. The returned slice is new and the caller's to keep.
+func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := s.check(ctx, "load"); err != nil {
+		return nil, false, err
+	}
+	fields, err := s.client.HGetAll(ctx, s.prefix+key).Result()
+	if err != nil {
+		return nil, false, fmt.Errorf("redisstore: load: %w", err)
+	}
+	data, ok := buildRecord(fields, time.Now())
+	return data, ok, nil
+}
+
+// buildRecord turns the fields of a session hash into a record, or
+// reports false when the hash holds no live record at now.
+func buildRecord(fields map[string]string, now time.Time) ([]byte, bool) {
+	header, ok := fields[fieldHeader]
+	if !ok || !core.RecordLive([]byte(header), now) {
+		return nil, false
+	}
+	header = header[:core.RecordHeaderSize]
+	keys := make([]string, 0, len(fields))
+	size := len(header)
+	for f, v := range fields {
+		if k, ok := strings.CutPrefix(f, entryPrefix); ok {
+			keys = append(keys, k)
+			size += len(k) + len(v) + 2*binary.MaxVarintLen32
+		}
+	}
+	slices.Sort(keys)
+	data := make([]byte, 0, size)
+	data = append(data, header...)
+	for _, k := range keys {
+		v := fields[entryPrefix+k]
+		if expired(v, now) {
+			continue
+		}
+		data = binary.AppendUvarint(data, uint64(len(k)))
+		data = append(data, k...)
+		data = binary.AppendUvarint(data, uint64(len(v)))
+		data = append(data, v...)
+	}
+	return data, true
+}
+
+// expired is core.EntryExpired for an entry held in a string.
+func expired(v string, now time.Time) bool {
+	if len(v) < 8 {
+		return true
+	}
+	n := int64(binary.BigEndian.Uint64([]byte(v[:8])))
+	return n != 0 && now.UnixNano() >= n
+}
+
+// Save replaces the record under key with data, valid until expiry, in
+// one script call. The header kept in Redis carries expiry, so a later
+// Load returns data with [core.RecordExpiry] equal to it. data must be a
+// well-formed record.
+func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	if err := s.check(ctx, "save"); err != nil {
+		return err
+	}
+	if len(data) > s.maxSize {
+		return fmt.Errorf("redisstore: save: %w", s.tooLarge(int64(len(data))))
+	}
+	rec, err := core.ParseRecord(data)
+	if err != nil {
+		return fmt.Errorf("redisstore: save: %w", err)
+	}
+	header := make([]byte, core.RecordHeaderSize)
+	copy(header, data)
+	if err := core.SetRecordExpiry(header, expiry); err != nil {
+		return fmt.Errorf("redisstore: save: %w", err)
+	}
+	d := core.Delta{Header: header, Expiry: expiry, Set: rec.Entries}
+	return s.run(ctx, "save", "p", key, &d, time.Now())
+}
+
+// SaveDelta applies d to the record under key atomically, in one script
+// call once the server knows the script. It returns errors matching
+// [core.ErrSessionExists], [core.ErrSessionGone] and [core.ErrTooLarge]
+// as [core.DeltaStore] describes.
+func (s *Store) SaveDelta(ctx context.Context, key string, d *core.Delta) error {
+	if err := s.check(ctx, "save delta"); err != nil {
+		return err
+	}
+	var header []byte
+	if d.Header != nil {
+		if len(d.Header) < core.RecordHeaderSize || d.Header[0] != core.RecordVersion {
+			_, err := core.RecordExpiry(d.Header) // explains what is wrong
+			return fmt.Errorf("redisstore: save delta: header: %w", err)
+		}
+		header = make([]byte, core.RecordHeaderSize)
+		copy(header, d.Header)
+		if err := core.SetRecordExpiry(header, d.Expiry); err != nil {
+			return fmt.Errorf("redisstore: save delta: %w", err)
+		}
+	}
+	mode := "u"
+	if d.Create {
+		mode = "c"
+	}
+	dd := *d
+	dd.Header = header
+	return s.run(ctx, "save delta", mode, key, &dd, time.Now())
+}
+
+// run calls saveScript. Of several Sets of one key the last wins; a Set
+// whose entry is already past its deadline (or malformed) becomes a
+// Delete, as core.ApplyDelta drops such entries.
+func (s *Store) run(ctx context.Context, op, mode, key string, d *core.Delta, now time.Time) error {
+	clear := "0"
+	if d.Clear {
+		clear = "1"
+	}
+	args := make([]any, 0, 7+len(d.Delete)+2*len(d.Set))
+	args = append(args, mode, timeBytes(now), string(d.Header), timeBytes(d.Expiry), clear, s.maxSize, 0)
+	var size int64 = core.RecordHeaderSize
+	for _, k := range d.Delete {
+		args = append(args, k)
+	}
+	for i, e := range d.Set {
+		if lastSet(d.Set[i+1:], e.Key) && core.EntryExpired(e.Value, now) {
+			args = append(args, e.Key)
+		}
+	}
+	ndel := len(args) - 7
+	args[6] = ndel
+	for i, e := range d.Set {
+		if lastSet(d.Set[i+1:], e.Key) && !core.EntryExpired(e.Value, now) {
+			args = append(args, e.Key, e.Value)
+			size += int64(len(e.Key) + len(e.Value))
+		}
+	}
+	if size > int64(s.maxSize) {
+		// Certainly too large whatever is stored: spare the round trip.
+		return fmt.Errorf("redisstore: %s: %w", op, s.tooLarge(size))
+	}
+	res, err := saveScript.Run(ctx, s.client, []string{s.prefix + key}, args...).Int64Slice()
+	if err != nil {
+		return fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+	if len(res) != 2 {
+		return fmt.Errorf("redisstore: %s: unexpected script reply %v", op, res)
+	}
+	switch res[0] {
+	case codeOK:
+		return nil
+	case codeExists:
+		return fmt.Errorf("redisstore: %s: %w", op, core.ErrSessionExists)
+	case codeGone:
+		return fmt.Errorf("redisstore: %s: %w", op, core.ErrSessionGone)
+	case codeTooLarge:
+		return fmt.Errorf("redisstore: %s: %w", op, s.tooLarge(res[1]))
+	case codeNoHeader:
+		return fmt.Errorf("redisstore: %s: delta creates a session without a header", op)
+	}
+	return fmt.Errorf("redisstore: %s: unexpected script reply %v", op, res)
+}
+
+// lastSet reports whether no entry of rest has key k.
+func lastSet(rest []core.Entry, k string) bool {
+	for _, e := range rest {
+		if e.Key == k {
+			return false
+		}
+	}
+	return true
+}
+
+// timeBytes encodes t as the record header does: 8 bytes big-endian Unix
+// nanoseconds, zero for the zero time.
+func timeBytes(t time.Time) string {
+	var n int64
+	if !t.IsZero() {
+		n = t.UnixNano()
+	}
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(n))
+	return string(b[:])
+}
+
+// Delete removes the record under key; a missing key is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := s.check(ctx, "delete"); err != nil {
+		return err
+	}
+	if err := s.client.Del(ctx, s.prefix+key).Err(); err != nil {
+		return fmt.Errorf("redisstore: delete: %w", err)
+	}
+	return nil
+}
+
+// Touch moves the deadline of the live record under key to expiry, in its
+// header and its server TTL, in one script call. Touching a missing or
+// expired record does nothing and returns nil; an expiry in the past
+// deletes the record.
+func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) error {
+	if err := s.check(ctx, "touch"); err != nil {
+		return err
+	}
+	err := touchScript.Run(ctx, s.client, []string{s.prefix + key}, timeBytes(time.Now()), timeBytes(expiry)).Err()
+	if err != nil {
+		return fmt.Errorf("redisstore: touch: %w", err)
+	}
+	return nil
+}
+
+// TTL returns the time left before the record under key expires, read
+// from the exact expiry kept in its header (one HGET).
+func (s *Store) TTL(ctx context.Context, key string) (time.Duration, bool, error) {
+	if err := s.check(ctx, "ttl"); err != nil {
+		return 0, false, err
+	}
+	h, err := s.client.HGet(ctx, s.prefix+key, fieldHeader).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("redisstore: ttl: %w", err)
+	}
+	exp, err := core.RecordExpiry(h)
+	if err != nil {
+		return 0, false, nil
+	}
+	ttl := time.Until(exp)
+	if ttl <= 0 {
+		return 0, false, nil
+	}
+	return ttl, true, nil
+}
+
+// Cleanup does nothing and returns 0: Redis removes expired sessions
+// itself through the TTL every save sets.
+func (s *Store) Cleanup(ctx context.Context) (int, error) {
+	if err := s.check(ctx, "cleanup"); err != nil {
+		return 0, err
+	}
+	return 0, nil
+}
+
+// Close makes every later call fail with an error wrapping
+// [core.ErrClosed]. It does not close the Redis client, which the caller
+// owns. Close is safe to call more than once and always returns nil.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	return nil
+}
