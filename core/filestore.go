@@ -1,0 +1,813 @@
+package core
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of the file store.
+const (
+	// DefaultFileCleanupInterval is how often a [FileStore] removes expired
+	// records in the background unless [WithFileCleanupInterval] says
+	// otherwise.
+	DefaultFileCleanupInterval = 5 * time.Minute
+	// DefaultFileMaxSize is the largest record, in bytes, a [FileStore]
+	// accepts unless [WithFileMaxSize] says otherwise: 4 MiB.
+	DefaultFileMaxSize = 4 << 20
+)
+
+// File layout, version 1. The session file of a key is named by the
+// lowercase hex SHA-256 of the key, so no key can name a path outside the
+// directory; the key itself is kept in the file for Iterate.
+//
+//	[0:4]    magic "SKFS"
+//	[4]      file format version (1)
+//	[5:13]   expiry, Unix nanoseconds, big-endian (0: none)
+//	[13:17]  key length n, big-endian
+//	[17:17+n] key
+//	[17+n:]  the record data
+const (
+	fileMagic      = "SKFS"
+	fileVersion    = 1
+	fileHeaderSize = 17
+
+	fileTempPrefix = ".tmp-"
+	fileLockPrefix = ".lock-"
+	// fileStaleTemp is the age after which Cleanup treats a temp file as
+	// left behind by a crashed writer.
+	fileStaleTemp = time.Minute
+)
+
+// FileStore is a [Store] that keeps one file per session in a directory.
+// It implements every optional capability: [DeltaStore], [TouchStore],
+// [TTLStore], [IterStore], [CountStore], [ClearStore], [CleanupStore] and
+// [io.Closer].
+//
+// Every write goes to a temp file in the directory, which is synced and
+// renamed over the session file, and the directory is then synced, so a
+// crash leaves either the old or the new record, never a torn one. Files
+// are created with mode 0600.
+//
+// Writes of one key (Save, SaveDelta, Touch, Delete) are serialized by an
+// in-process mutex and, on Unix systems with flock(2), by an exclusive
+// flock on one of 256 shard lock files (.lock-00 … .lock-ff, never
+// deleted), so several processes may share the directory and delta saves
+// stay atomic across them. Plain Save and Delete take the lock too,
+// although a rename alone is atomic: without it, a delta save that read the
+// record before a concurrent Save or Delete would write its result after
+// it, silently dropping the Save or recreating the deleted session. Loads
+// take no lock: a reader sees either the old or the new file. On platforms
+// without flock (Windows, Solaris, AIX, …) the locking is in-process only:
+// there, share a directory between processes only if they never write the
+// same session.
+//
+// Do not delete or edit the files in the directory while stores use it;
+// Clear and Cleanup are the ways to remove sessions.
+//
+// A FileStore is safe for concurrent use by multiple goroutines.
+type FileStore struct {
+	dir      string
+	dirFile  *os.File // kept open to sync the directory; nil where unsupported
+	maxSize  int
+	interval time.Duration
+
+	shards [256]fileShard
+
+	mu     sync.Mutex // guards closed and active.Add
+	closed atomic.Bool
+	active sync.WaitGroup // operations in flight, waited for by Close
+
+	stop        chan struct{}
+	sweepDone   chan struct{}
+	sweepCtx    context.Context
+	sweepCancel context.CancelFunc
+}
+
+// fileShard serializes the writers of the keys whose hash starts with one
+// byte: mu within the process, a flock on f across processes.
+type fileShard struct {
+	mu sync.Mutex
+	f  *os.File // lock file, opened on first use; guarded by mu
+}
+
+var (
+	_ DeltaStore   = (*FileStore)(nil)
+	_ TouchStore   = (*FileStore)(nil)
+	_ TTLStore     = (*FileStore)(nil)
+	_ IterStore    = (*FileStore)(nil)
+	_ CountStore   = (*FileStore)(nil)
+	_ ClearStore   = (*FileStore)(nil)
+	_ CleanupStore = (*FileStore)(nil)
+	_ io.Closer    = (*FileStore)(nil)
+)
+
+// FileOption configures a [FileStore]; pass options to [NewFileStore].
+type FileOption func(*fileConfig)
+
+type fileConfig struct {
+	interval time.Duration
+	maxSize  int
+}
+
+// WithFileCleanupInterval sets how often the store removes expired records,
+// unparsable session files and stale temp files in the background. Zero
+// disables the background sweeper (call Cleanup yourself); a negative value
+// makes [NewFileStore] fail. Default: [DefaultFileCleanupInterval] (5
+// minutes).
+func WithFileCleanupInterval(d time.Duration) FileOption {
+	return func(c *fileConfig) { c.interval = d }
+}
+
+// WithFileMaxSize sets the largest record, in bytes, the store accepts;
+// larger ones are refused with an error wrapping [ErrTooLarge]. A value
+// below 1 makes [NewFileStore] fail. Default: [DefaultFileMaxSize] (4 MiB).
+func WithFileMaxSize(n int) FileOption {
+	return func(c *fileConfig) { c.maxSize = n }
+}
+
+// NewFileStore returns a store keeping its sessions in dir. The directory
+// is created with mode 0700 (and its missing parents too) when it does not
+// exist; an existing directory is used as it is. It is an error when dir is
+// empty or names something other than a directory, or when an option is
+// invalid.
+//
+// The store starts a background sweeper (see [WithFileCleanupInterval]);
+// call Close to stop it.
+func NewFileStore(dir string, opts ...FileOption) (*FileStore, error) {
+	cfg := fileConfig{interval: DefaultFileCleanupInterval, maxSize: DefaultFileMaxSize}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if cfg.interval < 0 {
+		return nil, fmt.Errorf("core: file store: negative cleanup interval %v", cfg.interval)
+	}
+	if cfg.maxSize < 1 {
+		return nil, fmt.Errorf("core: file store: max size %d is not positive", cfg.maxSize)
+	}
+	if dir == "" {
+		return nil, errors.New("core: file store: empty directory name")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("core: file store: %w", err)
+	}
+	switch fi, err := os.Stat(abs); {
+	case err == nil && !fi.IsDir():
+		return nil, fmt.Errorf("core: file store: %s is not a directory", abs)
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(abs, 0o700); err != nil {
+			return nil, fmt.Errorf("core: file store: %w", err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("core: file store: %w", err)
+	}
+
+	s := &FileStore{
+		dir:       abs,
+		maxSize:   cfg.maxSize,
+		interval:  cfg.interval,
+		stop:      make(chan struct{}),
+		sweepDone: make(chan struct{}),
+	}
+	if fileDirSync {
+		if s.dirFile, err = os.Open(abs); err != nil {
+			return nil, fmt.Errorf("core: file store: %w", err)
+		}
+	}
+	s.sweepCtx, s.sweepCancel = context.WithCancel(context.Background())
+	if cfg.interval > 0 {
+		go s.sweep(cfg.interval)
+	} else {
+		close(s.sweepDone)
+	}
+	return s, nil
+}
+
+// Dir returns the absolute path of the store's directory.
+func (s *FileStore) Dir() string { return s.dir }
+
+func (s *FileStore) sweep(every time.Duration) {
+	defer close(s.sweepDone)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			// Errors are retried at the next tick; Cleanup reports them to
+			// callers who run it themselves.
+			_, _ = s.Cleanup(s.sweepCtx)
+		}
+	}
+}
+
+// Close stops the background sweeper, waits for the operations in flight
+// and releases the lock files. Later calls of every method return an error
+// wrapping [ErrClosed]; closing twice is a no-op returning nil.
+func (s *FileStore) Close() error {
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed.Store(true)
+	s.mu.Unlock()
+
+	s.sweepCancel()
+	close(s.stop)
+	<-s.sweepDone
+	s.active.Wait()
+
+	var errs []error
+	for i := range s.shards {
+		if f := s.shards[i].f; f != nil {
+			errs = append(errs, f.Close())
+			s.shards[i].f = nil
+		}
+	}
+	if s.dirFile != nil {
+		errs = append(errs, s.dirFile.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("core: file store: close: %w", err)
+	}
+	return nil
+}
+
+// begin registers an operation, failing when ctx is done or the store is
+// closed. Every successful begin is paired with end.
+func (s *FileStore) begin(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("core: file store: %s: %w", op, err)
+	}
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		return fmt.Errorf("core: file store: %s: %w", op, ErrClosed)
+	}
+	s.active.Add(1)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *FileStore) end() { s.active.Done() }
+
+func fileErr(op string, err error) error {
+	return fmt.Errorf("core: file store: %s: %w", op, err)
+}
+
+// fileName returns the name of the session file of key and the index of
+// its lock shard.
+func fileName(key string) (string, byte) {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:]), sum[0]
+}
+
+// isSessionName reports whether name is a session file name: 64 lowercase
+// hex digits.
+func isSessionName(name string) bool {
+	if len(name) != 2*sha256.Size {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// shardOf returns the lock shard of a session file name.
+func shardOf(name string) byte {
+	var b [1]byte
+	_, _ = hex.Decode(b[:], []byte(name[:2]))
+	return b[0]
+}
+
+// keyMatches reports whether key hashes to the session file name.
+func keyMatches(name string, key []byte) bool {
+	sum := sha256.Sum256(key)
+	var h [2 * sha256.Size]byte
+	hex.Encode(h[:], sum[:])
+	return string(h[:]) == name
+}
+
+// sessionFile is a parsed session file; key and data alias buf.
+type sessionFile struct {
+	buf    []byte
+	expiry time.Time
+	key    []byte
+	data   []byte
+}
+
+func parseSessionFile(buf []byte) (sessionFile, bool) {
+	if len(buf) < fileHeaderSize || string(buf[:4]) != fileMagic || buf[4] != fileVersion {
+		return sessionFile{}, false
+	}
+	n := uint64(binary.BigEndian.Uint32(buf[13:17]))
+	if n > uint64(len(buf)-fileHeaderSize) {
+		return sessionFile{}, false
+	}
+	end := fileHeaderSize + int(n)
+	return sessionFile{
+		buf:    buf,
+		expiry: getTime(buf[5:13]),
+		key:    buf[fileHeaderSize:end],
+		data:   buf[end:],
+	}, true
+}
+
+// live reports whether the file's own expiry and its record's header
+// expiry are both after now.
+func (f *sessionFile) live(now time.Time) bool {
+	return (f.expiry.IsZero() || f.expiry.After(now)) && RecordLive(f.data, now)
+}
+
+func encodeSessionFile(key string, expiry time.Time, data []byte) []byte {
+	buf := make([]byte, fileHeaderSize, fileHeaderSize+len(key)+len(data))
+	copy(buf, fileMagic)
+	buf[4] = fileVersion
+	putTime(buf[5:13], expiry)
+	binary.BigEndian.PutUint32(buf[13:17], uint32(len(key)))
+	buf = append(buf, key...)
+	return append(buf, data...)
+}
+
+// read reads the session file name. ok is false when the file does not
+// exist or cannot be parsed; err reports other failures.
+func (s *FileStore) read(name string) (f sessionFile, ok bool, err error) {
+	buf, err := os.ReadFile(filepath.Join(s.dir, name))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return sessionFile{}, false, nil
+		}
+		return sessionFile{}, false, err
+	}
+	f, ok = parseSessionFile(buf)
+	return f, ok, nil
+}
+
+// readKey reads the session of key and reports whether it holds a live
+// record of that very key at now.
+func (s *FileStore) readKey(name, key string, now time.Time) (sessionFile, bool, error) {
+	f, ok, err := s.read(name)
+	if err != nil || !ok || string(f.key) != key || !f.live(now) {
+		return sessionFile{}, false, err
+	}
+	return f, true, nil
+}
+
+// write replaces the file name with buf: temp file, sync, rename, sync of
+// the directory. The caller holds the shard lock of name.
+func (s *FileStore) write(name string, buf []byte) error {
+	tmp, err := os.CreateTemp(s.dir, fileTempPrefix+"*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(buf)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(s.dir, name))
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	return s.syncDir()
+}
+
+func (s *FileStore) syncDir() error {
+	if s.dirFile == nil {
+		return nil
+	}
+	return s.dirFile.Sync()
+}
+
+// lock takes the shard lock i: the in-process mutex, then the flock on the
+// shard's lock file where the platform has one.
+func (s *FileStore) lock(i byte) error {
+	sh := &s.shards[i]
+	sh.mu.Lock()
+	if !fileFlock {
+		return nil
+	}
+	if sh.f == nil {
+		name := fmt.Sprintf("%s%02x", fileLockPrefix, i)
+		f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			sh.mu.Unlock()
+			return err
+		}
+		sh.f = f
+	}
+	if err := lockFile(sh.f); err != nil {
+		sh.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+func (s *FileStore) unlock(i byte) {
+	sh := &s.shards[i]
+	if fileFlock && sh.f != nil {
+		if err := unlockFile(sh.f); err != nil {
+			// Closing the descriptor releases the flock for sure; the file
+			// is reopened on next use.
+			_ = sh.f.Close()
+			sh.f = nil
+		}
+	}
+	sh.mu.Unlock()
+}
+
+func (s *FileStore) tooLarge(n int) error {
+	return fmt.Errorf("core: file store: record of %d bytes exceeds the limit of %d bytes: %w", n, s.maxSize, ErrTooLarge)
+}
+
+// Load returns the record stored under key. A missing, expired or
+// unparsable file is found == false with a nil error. The returned slice is
+// the caller's own.
+func (s *FileStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := s.begin(ctx, "load"); err != nil {
+		return nil, false, err
+	}
+	defer s.end()
+	name, _ := fileName(key)
+	f, ok, err := s.readKey(name, key, time.Now())
+	if err != nil {
+		return nil, false, fileErr("load", err)
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	return f.data, true, nil
+}
+
+// Save stores a copy of data under key until expiry, replacing any previous
+// record. A record larger than the store's limit is an error wrapping
+// [ErrTooLarge].
+func (s *FileStore) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	if err := s.begin(ctx, "save"); err != nil {
+		return err
+	}
+	defer s.end()
+	if len(data) > s.maxSize {
+		return s.tooLarge(len(data))
+	}
+	if uint64(len(key)) > math.MaxUint32 {
+		return fileErr("save", errors.New("key too long"))
+	}
+	name, shard := fileName(key)
+	buf := encodeSessionFile(key, expiry, data)
+	if err := s.lock(shard); err != nil {
+		return fileErr("save", err)
+	}
+	err := s.write(name, buf)
+	s.unlock(shard)
+	if err != nil {
+		return fileErr("save", err)
+	}
+	return nil
+}
+
+// Delete removes the record stored under key; deleting a missing key is a
+// no-op returning nil.
+func (s *FileStore) Delete(ctx context.Context, key string) error {
+	if err := s.begin(ctx, "delete"); err != nil {
+		return err
+	}
+	defer s.end()
+	name, shard := fileName(key)
+	if err := s.lock(shard); err != nil {
+		return fileErr("delete", err)
+	}
+	err := s.remove(name)
+	s.unlock(shard)
+	if err != nil {
+		return fileErr("delete", err)
+	}
+	return nil
+}
+
+// remove deletes the file name, a missing file being no error, and syncs
+// the directory. The caller holds the shard lock of name.
+func (s *FileStore) remove(name string) error {
+	err := os.Remove(filepath.Join(s.dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.syncDir()
+}
+
+// SaveDelta applies d to the record under key with [ApplyDelta], holding
+// the key's shard lock (in-process and, where supported, across processes)
+// from the read to the rename of the new file.
+func (s *FileStore) SaveDelta(ctx context.Context, key string, d *Delta) error {
+	if err := s.begin(ctx, "save delta"); err != nil {
+		return err
+	}
+	defer s.end()
+	if d == nil {
+		return fileErr("save delta", errors.New("nil delta"))
+	}
+	if uint64(len(key)) > math.MaxUint32 {
+		return fileErr("save delta", errors.New("key too long"))
+	}
+	name, shard := fileName(key)
+	if err := s.lock(shard); err != nil {
+		return fileErr("save delta", err)
+	}
+	defer s.unlock(shard)
+	now := time.Now()
+	old, found, err := s.readKey(name, key, now)
+	if err != nil {
+		return fileErr("save delta", err)
+	}
+	data, expiry, err := ApplyDelta(old.data, found, d, now)
+	if err != nil {
+		return fileErr("save delta", err)
+	}
+	if len(data) > s.maxSize {
+		return s.tooLarge(len(data))
+	}
+	if err := s.write(name, encodeSessionFile(key, expiry, data)); err != nil {
+		return fileErr("save delta", err)
+	}
+	return nil
+}
+
+// Touch sets the expiry of the live record under key, in the file and in
+// the record's header, by rewriting the file under the key's shard lock.
+// Touching a missing or expired key is a no-op returning nil.
+func (s *FileStore) Touch(ctx context.Context, key string, expiry time.Time) error {
+	if err := s.begin(ctx, "touch"); err != nil {
+		return err
+	}
+	defer s.end()
+	name, shard := fileName(key)
+	if err := s.lock(shard); err != nil {
+		return fileErr("touch", err)
+	}
+	defer s.unlock(shard)
+	f, ok, err := s.readKey(name, key, time.Now())
+	if err != nil {
+		return fileErr("touch", err)
+	}
+	if !ok {
+		return nil
+	}
+	putTime(f.buf[5:13], expiry)
+	if err := SetRecordExpiry(f.data, expiry); err != nil {
+		return fileErr("touch", err)
+	}
+	if err := s.write(name, f.buf); err != nil {
+		return fileErr("touch", err)
+	}
+	return nil
+}
+
+// TTL returns the time left before the record under key expires. A
+// missing, expired or unparsable record is found == false with a nil
+// error.
+func (s *FileStore) TTL(ctx context.Context, key string) (time.Duration, bool, error) {
+	if err := s.begin(ctx, "ttl"); err != nil {
+		return 0, false, err
+	}
+	defer s.end()
+	name, _ := fileName(key)
+	now := time.Now()
+	f, ok, err := s.readKey(name, key, now)
+	if err != nil {
+		return 0, false, fileErr("ttl", err)
+	}
+	if !ok {
+		return 0, false, nil
+	}
+	exp, _ := RecordExpiry(f.data) // live implies a valid header
+	if !f.expiry.IsZero() && f.expiry.Before(exp) {
+		exp = f.expiry
+	}
+	return exp.Sub(now), true, nil
+}
+
+// scan calls visit for every entry of the directory, in no particular
+// order, reading it in batches so that a large directory is never held in
+// memory at once. It stops at the first error of visit, ctx or the
+// directory.
+func (s *FileStore) scan(ctx context.Context, visit func(e fs.DirEntry) (more bool, err error)) error {
+	d, err := os.Open(s.dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	for {
+		ents, rerr := d.ReadDir(256)
+		for _, e := range ents {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			more, err := visit(e)
+			if err != nil || !more {
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+// Iterate calls fn with the key and data of each live record, in no
+// particular order, until fn returns false. Files are read one at a time
+// and no lock is held while fn runs, so fn may call any method of the
+// store, including for the key it was given.
+func (s *FileStore) Iterate(ctx context.Context, fn func(key string, data []byte) bool) error {
+	if err := s.begin(ctx, "iterate"); err != nil {
+		return err
+	}
+	s.end()
+	var closedErr error
+	err := s.scan(ctx, func(e fs.DirEntry) (bool, error) {
+		name := e.Name()
+		if !isSessionName(name) {
+			return true, nil
+		}
+		if closedErr = s.begin(ctx, "iterate"); closedErr != nil {
+			return false, nil
+		}
+		f, ok, err := s.read(name)
+		s.end()
+		if err != nil {
+			return false, err
+		}
+		if !ok || !f.live(time.Now()) || !keyMatches(name, f.key) {
+			return true, nil
+		}
+		return fn(string(f.key), f.data), nil
+	})
+	if closedErr != nil {
+		return closedErr
+	}
+	if err != nil {
+		return fileErr("iterate", err)
+	}
+	return nil
+}
+
+// Count returns the number of live records. It reads every session file.
+func (s *FileStore) Count(ctx context.Context) (int, error) {
+	if err := s.begin(ctx, "count"); err != nil {
+		return 0, err
+	}
+	defer s.end()
+	n := 0
+	err := s.scan(ctx, func(e fs.DirEntry) (bool, error) {
+		name := e.Name()
+		if !isSessionName(name) {
+			return true, nil
+		}
+		f, ok, err := s.read(name)
+		if err != nil {
+			return false, err
+		}
+		if ok && f.live(time.Now()) && keyMatches(name, f.key) {
+			n++
+		}
+		return true, nil
+	})
+	if err != nil {
+		return 0, fileErr("count", err)
+	}
+	return n, nil
+}
+
+// Clear deletes every session file of the directory, each under its shard
+// lock. Lock files and other files are kept. Sessions saved while Clear
+// runs may survive it.
+func (s *FileStore) Clear(ctx context.Context) error {
+	if err := s.begin(ctx, "clear"); err != nil {
+		return err
+	}
+	defer s.end()
+	err := s.scan(ctx, func(e fs.DirEntry) (bool, error) {
+		name := e.Name()
+		if !isSessionName(name) {
+			return true, nil
+		}
+		shard := shardOf(name)
+		if err := s.lock(shard); err != nil {
+			return false, err
+		}
+		err := os.Remove(filepath.Join(s.dir, name))
+		s.unlock(shard)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return false, err
+		}
+		return true, nil
+	})
+	if err == nil {
+		err = s.syncDir()
+	}
+	if err != nil {
+		return fileErr("clear", err)
+	}
+	return nil
+}
+
+// Cleanup removes the session files whose record has expired or that
+// cannot be parsed, and temp files older than a minute (left by a writer
+// that crashed). It reports how many session files it removed. A file is
+// checked again under its shard lock before removal, so a record a
+// concurrent writer has just renewed is kept. An unreadable file does not
+// stop the sweep; the first such error is returned at the end.
+func (s *FileStore) Cleanup(ctx context.Context) (int, error) {
+	if err := s.begin(ctx, "cleanup"); err != nil {
+		return 0, err
+	}
+	defer s.end()
+	removed := 0
+	var firstErr error
+	note := func(err error) {
+		if firstErr == nil && err != nil && !errors.Is(err, fs.ErrNotExist) {
+			firstErr = err
+		}
+	}
+	dead := func(name string) (bool, error) {
+		f, ok, err := s.read(name)
+		if err != nil {
+			return false, err
+		}
+		return !ok || !f.live(time.Now()) || !keyMatches(name, f.key), nil
+	}
+	err := s.scan(ctx, func(e fs.DirEntry) (bool, error) {
+		if s.closed.Load() {
+			return false, ErrClosed
+		}
+		name := e.Name()
+		if strings.HasPrefix(name, fileTempPrefix) {
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > fileStaleTemp {
+				note(os.Remove(filepath.Join(s.dir, name)))
+			}
+			return true, nil
+		}
+		if !isSessionName(name) {
+			return true, nil
+		}
+		if d, err := dead(name); err != nil || !d {
+			note(err)
+			return true, nil
+		}
+		shard := shardOf(name)
+		if err := s.lock(shard); err != nil {
+			return false, err
+		}
+		d, err := dead(name)
+		if err == nil && d {
+			err = os.Remove(filepath.Join(s.dir, name))
+			if err == nil {
+				removed++
+			}
+		}
+		s.unlock(shard)
+		note(err)
+		return true, nil
+	})
+	if err == nil && removed > 0 {
+		err = s.syncDir()
+	}
+	if err == nil {
+		err = firstErr
+	}
+	if err != nil {
+		return removed, fileErr("cleanup", err)
+	}
+	return removed, nil
+}

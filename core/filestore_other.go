@@ -1,0 +1,27 @@
+//go:build !(darwin || dragonfly || freebsd || illumos || linux || netbsd || openbsd)
+
+package core
+
+import (
+	"errors"
+	"os"
+	"runtime"
+)
+
+// fileFlock reports whether [FileStore] locks across processes with
+// flock(2). This platform has no flock in the standard library, so the
+// file store's locking is in-process only here (see [FileStore]).
+const fileFlock = false
+
+// fileDirSync reports whether [FileStore] syncs its directory after a
+// rename: Windows cannot sync a directory handle and Plan 9 and WebAssembly
+// hosts have no such notion, so there the rename alone is relied on.
+const fileDirSync = runtime.GOOS != "windows" && runtime.GOOS != "plan9" &&
+	runtime.GOOS != "js" && runtime.GOOS != "wasip1"
+
+var errNoFlock = errors.New("flock not supported on " + runtime.GOOS)
+
+// lockFile is never called where fileFlock is false.
+func lockFile(*os.File) error { return errNoFlock }
+
+func unlockFile(*os.File) error { return errNoFlock }
