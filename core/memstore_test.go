@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -33,8 +34,8 @@ func TestMemoryStoreConformanceBounded(t *testing.T) {
 	})
 }
 
-// sweepers counts the goroutines running a memory store's sweeper.
-func sweepers() int {
+// memSweepers counts the goroutines running a memory store's sweeper.
+func memSweepers() int {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
@@ -47,28 +48,32 @@ func sweepers() int {
 
 func TestMemoryStoreCloseStopsSweeper(t *testing.T) {
 	// Not parallel: it counts sweeper goroutines of the whole process.
-	before := sweepers()
+	before := memSweepers()
 	s := core.NewMemoryStore(core.WithMemoryCleanupInterval(time.Millisecond))
-	if got := sweepers(); got != before+1 {
+	// waitFor polls the count of sweepers until ok accepts it.
+	waitFor := func(ok func(n int) bool) int {
+		n := memSweepers()
+		for deadline := time.Now().Add(2 * time.Second); !ok(n) && time.Now().Before(deadline); n = memSweepers() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		return n
+	}
+	if got := waitFor(func(n int) bool { return n > before }); got <= before {
 		t.Fatalf("%d sweeper goroutines after NewMemoryStore, want %d", got, before+1)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	got := sweepers()
-	for deadline := time.Now().Add(2 * time.Second); got > before && time.Now().Before(deadline); got = sweepers() {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if got != before {
+	if got := waitFor(func(n int) bool { return n <= before }); got > before {
 		t.Errorf("%d sweeper goroutines after Close, want %d", got, before)
 	}
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
 
-	before = sweepers()
+	before = memSweepers()
 	s = core.NewMemoryStore(core.WithMemoryCleanupInterval(0))
-	if got := sweepers(); got != before {
+	if got := memSweepers(); got != before {
 		t.Errorf("WithMemoryCleanupInterval(0) started a sweeper")
 	}
 	s.Close()
@@ -275,4 +280,16 @@ func BenchmarkMemoryStoreTouch(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func ExampleNewMemoryStore() {
+	s := core.NewMemoryStore(core.WithMemoryMaxEntries(100_000), core.WithMemoryCleanupInterval(time.Minute))
+	defer s.Close()
+
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour)
+	_ = s.Save(ctx, "key", core.NewRecordHeader(false, time.Now(), exp), exp)
+	n, _ := s.Count(ctx)
+	fmt.Println(n)
+	// Output: 1
 }
