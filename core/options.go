@@ -231,6 +231,9 @@ func (c *config) finish() {
 	}
 	now := time.Now()
 	probe := c.cookieFor(newID(), now.Add(c.remember), now, true)
+	if err := probe.Valid(); err != nil {
+		panic(fmt.Sprintf("core: session cookie: %v", err))
+	}
 	if n := len(probe.String()); n > maxCookieLen {
 		panic(fmt.Sprintf("core: the session cookie would be %d bytes, over the %d browsers accept", n, maxCookieLen))
 	}
