@@ -38,7 +38,13 @@ func validID(s string) bool {
 // stored: the lowercase hex SHA-256 of the ID, so that a leaked store or a
 // timing side channel in it yields no live ID.
 func storeKey(id string) string {
-	sum := sha256.Sum256([]byte(id))
+	var in [64]byte // IDs are 43 bytes: hash them without a heap copy
+	var sum [sha256.Size]byte
+	if len(id) <= len(in) {
+		sum = sha256.Sum256(in[:copy(in[:], id)])
+	} else {
+		sum = sha256.Sum256([]byte(id))
+	}
 	var out [2 * sha256.Size]byte
 	hex.Encode(out[:], sum[:])
 	return string(out[:])
