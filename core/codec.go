@@ -128,8 +128,11 @@ type regType struct {
 // (encoding/json) under name, and decode them back into a T, so that
 // GetAs[T] finds a T. Registration is exact: registering User covers User
 // values, not *User ones, and the decoded value is a User; register *User
-// to store pointers and get pointers back. The name is written into every
-// encoded value, so keep it stable across releases.
+// to store pointers and get pointers back. The encoding/json rules apply:
+// only exported fields survive, and an interface-typed field comes back as
+// JSON's map[string]any, float64 and so on. The name, not the Go type, is
+// written into every encoded value, so keep it stable across releases; a
+// codec decodes it as whatever type it registered under that name.
 //
 // Register is safe to call while c is in use, and registering the same name
 // and type again is a no-op. It panics, like [regexp.MustCompile], on a
