@@ -18,6 +18,12 @@
 // The header keeps the exact expiry; the key's server-side TTL is set with
 // PEXPIREAT to the same instant rounded up to the millisecond, so Redis
 // removes dead sessions by itself and [Store.Cleanup] has nothing to do.
+// An entry whose own deadline (core's per-key TTL) has passed stays in the
+// hash until it is set again, deleted or its session ends; Load leaves it
+// out, but it still counts towards the size limit ([WithMaxSize]) until
+// then.
+//
+// The store needs Redis 6.0 or later (SCAN with TYPE); Valkey works too.
 //
 // # Round trips
 //

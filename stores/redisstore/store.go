@@ -95,30 +95,32 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 // reports false when the hash holds no live record at now.
 func buildRecord(fields map[string]string, now time.Time) ([]byte, bool) {
 	header, ok := fields[fieldHeader]
-	if !ok || !core.RecordLive([]byte(header), now) {
+	if !ok || len(header) < core.RecordHeaderSize {
 		return nil, false
 	}
 	header = header[:core.RecordHeaderSize]
-	keys := make([]string, 0, len(fields))
+	type field struct{ name, value string }
+	entries := make([]field, 0, len(fields))
 	size := len(header)
 	for f, v := range fields {
-		if k, ok := strings.CutPrefix(f, entryPrefix); ok {
-			keys = append(keys, k)
-			size += len(k) + len(v) + 2*binary.MaxVarintLen32
+		if strings.HasPrefix(f, entryPrefix) && !expired(v, now) {
+			entries = append(entries, field{f, v})
+			size += len(f) + len(v) + 2*binary.MaxVarintLen32
 		}
 	}
-	slices.Sort(keys)
+	// Sorting by field name sorts by key: every name has the same prefix.
+	slices.SortFunc(entries, func(a, b field) int { return strings.Compare(a.name, b.name) })
 	data := make([]byte, 0, size)
 	data = append(data, header...)
-	for _, k := range keys {
-		v := fields[entryPrefix+k]
-		if expired(v, now) {
-			continue
-		}
+	if !core.RecordLive(data, now) {
+		return nil, false
+	}
+	for _, e := range entries {
+		k := e.name[len(entryPrefix):]
 		data = binary.AppendUvarint(data, uint64(len(k)))
 		data = append(data, k...)
-		data = binary.AppendUvarint(data, uint64(len(v)))
-		data = append(data, v...)
+		data = binary.AppendUvarint(data, uint64(len(e.value)))
+		data = append(data, e.value...)
 	}
 	return data, true
 }

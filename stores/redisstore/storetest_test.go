@@ -16,3 +16,10 @@ func TestConformanceCluster(t *testing.T) {
 	c := clusterClient(t)
 	storetest.Run(t, func(t *testing.T) core.Store { return newTestStore(t, c) })
 }
+
+// TestConformanceSmallLimit runs the suite with a limit its large records
+// exceed, so the ErrTooLarge paths run too.
+func TestConformanceSmallLimit(t *testing.T) {
+	c := singleClient(t)
+	storetest.Run(t, func(t *testing.T) core.Store { return newTestStore(t, c, WithMaxSize(64<<10)) })
+}
