@@ -1,0 +1,622 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// CachedStore is a two-tier [Store]: a bounded in-process cache in front of
+// a slower backing store (SQLite, Redis, Memcache, a remote server).
+//
+// Load serves a record from the cache when it holds a fresh copy and
+// otherwise reads the backing store and keeps what it read. Save, SaveDelta,
+// Touch and Delete go through to the backing store and then update or drop
+// the cached copy, so this process never serves a value it has itself
+// overwritten or deleted, even when a Load that read the old value is still
+// in flight. Missing records are not cached.
+//
+// A cached copy is served until the earliest of:
+//   - the record's own expiry (kept in its header), checked with the
+//     store's clock (see [WithCachedClock]);
+//   - the staleness bound (see [WithCachedMaxStale], default 5 seconds)
+//     after the backing store was read. This is the price of the cache in
+//     an app running several processes: a write or delete made by another
+//     process is seen here at most that late. A shorter bound costs more
+//     reads of the backing store; an app whose only writer is this process
+//     can use a long one.
+//
+// The cache holds at most [WithCachedMaxEntries] records (default 10,000)
+// and about [WithCachedMaxBytes] bytes (default 64 MiB), and evicts the
+// least recently used records first. Evicting only costs a later read of
+// the backing store; it never loses a session.
+//
+// Load hands every caller the cached slice itself: callers must not modify
+// it (see [Store.Load]), and the cached store never does.
+//
+// CachedStore implements every optional capability and passes each through
+// honestly. SaveDelta and Touch use the backing store's atomic operation
+// when it has one and otherwise the best-effort fallbacks of [SaveDelta]
+// and [Touch]; when the backing store lacks [DeltaStore] or [TouchStore],
+// the cached store serializes the writes of one key within this process, so
+// the fallback loses no update among its own callers (other processes can
+// still interleave). TTL, Iterate, Count, Clear and Cleanup delegate to the
+// backing store and return an error matching [ErrNotSupported] when it
+// lacks the capability. Clear also empties the cache; Cleanup also drops
+// the cached copies that can no longer be served.
+//
+// Close closes the backing store too (when it implements [io.Closer]),
+// unless [WithCachedCloseBacking](false) says that the caller keeps
+// ownership of it.
+//
+// A CachedStore is safe for concurrent use by multiple goroutines. It
+// starts no goroutine.
+type CachedStore struct {
+	backing      Store
+	shards       []cacheShard
+	mask         uint64
+	seed         maphash.Seed
+	maxStale     int64 // nanoseconds
+	now          func() time.Time
+	closeBacking bool
+
+	// keyLocks serializes the writes of one key when the backing store
+	// lacks an atomic delta or touch (nil otherwise).
+	keyLocks []sync.Mutex
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var (
+	_ DeltaStore   = (*CachedStore)(nil)
+	_ TouchStore   = (*CachedStore)(nil)
+	_ TTLStore     = (*CachedStore)(nil)
+	_ IterStore    = (*CachedStore)(nil)
+	_ CountStore   = (*CachedStore)(nil)
+	_ ClearStore   = (*CachedStore)(nil)
+	_ CleanupStore = (*CachedStore)(nil)
+	_ io.Closer    = (*CachedStore)(nil)
+)
+
+const (
+	// cacheStripes is the number of generation counters per shard; a write
+	// bumps the one its key hashes to.
+	cacheStripes = 64
+	// cacheEntryOverhead approximates the memory an entry costs besides its
+	// key and data (entry struct, map slot).
+	cacheEntryOverhead = 128
+	maxCacheShards     = 16
+	keyLockCount       = 256
+)
+
+// cacheShard is one independent LRU: a map and an intrusive doubly linked
+// list whose front is the most recently used entry.
+type cacheShard struct {
+	mu   sync.Mutex
+	m    map[string]*cacheEntry
+	list cacheEntry // sentinel: list.next is the front, list.prev the back
+
+	// gens holds the write generations: a Load that missed inserts what it
+	// read only if no write of a key of the same stripe completed since it
+	// started, so it never caches a value a write has replaced.
+	gens [cacheStripes]uint64
+
+	n, maxN         int
+	bytes, maxBytes int64
+
+	hits, misses, evictions uint64
+}
+
+type cacheEntry struct {
+	key      string
+	data     []byte // never modified
+	fetched  int64  // Unix nanoseconds when the backing store was read
+	deadline int64  // Unix nanoseconds: the earlier of expiry and fetched+maxStale
+	size     int64
+	prev     *cacheEntry
+	next     *cacheEntry
+}
+
+// CachedOption configures a [CachedStore]; see the WithCached functions.
+type CachedOption func(*cachedConfig)
+
+type cachedConfig struct {
+	maxStale     time.Duration
+	maxEntries   int
+	maxBytes     int64
+	now          func() time.Time
+	closeBacking bool
+}
+
+// WithCachedMaxStale sets the staleness bound: how long a cached copy may
+// be served without reading the backing store again. Another process's
+// write or delete is seen by this one at most d late, and so is a record
+// that another process's touch shortened; this process's own writes are
+// seen at once. d must be positive. Default: 5 seconds.
+func WithCachedMaxStale(d time.Duration) CachedOption {
+	if d <= 0 {
+		panic(fmt.Sprintf("core: WithCachedMaxStale(%v): the bound must be positive", d))
+	}
+	return func(c *cachedConfig) { c.maxStale = d }
+}
+
+// WithCachedMaxEntries bounds the number of records the cache holds. Zero
+// means no bound on the count (the byte bound still applies); n must not
+// be negative. Default: 10,000.
+func WithCachedMaxEntries(n int) CachedOption {
+	if n < 0 {
+		panic(fmt.Sprintf("core: WithCachedMaxEntries(%d): negative bound", n))
+	}
+	return func(c *cachedConfig) { c.maxEntries = n }
+}
+
+// WithCachedMaxBytes bounds the memory the cache holds, counted as the
+// keys and records plus a fixed overhead per entry; a record too large for
+// the bound is never cached. Zero means no bound on the size; n must not
+// be negative. Default: 64 MiB.
+func WithCachedMaxBytes(n int64) CachedOption {
+	if n < 0 {
+		panic(fmt.Sprintf("core: WithCachedMaxBytes(%d): negative bound", n))
+	}
+	return func(c *cachedConfig) { c.maxBytes = n }
+}
+
+// WithCachedClock sets the clock the cache checks record expiry and the
+// staleness bound with; tests inject a fake one. now must not be nil.
+// Default: [time.Now].
+func WithCachedClock(now func() time.Time) CachedOption {
+	if now == nil {
+		panic("core: WithCachedClock(nil)")
+	}
+	return func(c *cachedConfig) { c.now = now }
+}
+
+// WithCachedCloseBacking sets whether [CachedStore.Close] also closes the
+// backing store (when it implements [io.Closer]). Pass false when the
+// backing store is shared and its owner closes it. Default: true, so that
+// closing the cached store releases everything behind it.
+func WithCachedCloseBacking(close bool) CachedOption {
+	return func(c *cachedConfig) { c.closeBacking = close }
+}
+
+// NewCachedStore returns a cached store in front of backing, which must not
+// be nil. The cached store takes ownership of backing unless
+// [WithCachedCloseBacking](false) is given.
+func NewCachedStore(backing Store, opts ...CachedOption) *CachedStore {
+	if backing == nil {
+		panic("core: NewCachedStore: nil backing store")
+	}
+	c := cachedConfig{
+		maxStale:     5 * time.Second,
+		maxEntries:   10_000,
+		maxBytes:     64 << 20,
+		now:          time.Now,
+		closeBacking: true,
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	// Small bounds get fewer shards, down to one exact LRU, so that a
+	// shard's share of the bound stays meaningful.
+	n := maxCacheShards
+	for n > 1 && ((c.maxEntries > 0 && c.maxEntries/n < 64) || (c.maxBytes > 0 && c.maxBytes/int64(n) < 1<<20)) {
+		n /= 2
+	}
+	s := &CachedStore{
+		backing:      backing,
+		shards:       make([]cacheShard, n),
+		mask:         uint64(n - 1),
+		seed:         maphash.MakeSeed(),
+		maxStale:     int64(c.maxStale),
+		now:          c.now,
+		closeBacking: c.closeBacking,
+	}
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.m = make(map[string]*cacheEntry)
+		sh.list.next, sh.list.prev = &sh.list, &sh.list
+		// Split the bounds exactly: the first shards take the remainder.
+		if c.maxEntries > 0 {
+			sh.maxN = c.maxEntries / n
+			if i < c.maxEntries%n {
+				sh.maxN++
+			}
+		}
+		if c.maxBytes > 0 {
+			sh.maxBytes = c.maxBytes / int64(n)
+			if int64(i) < c.maxBytes%int64(n) {
+				sh.maxBytes++
+			}
+		}
+	}
+	_, delta := backing.(DeltaStore)
+	_, touch := backing.(TouchStore)
+	if !delta || !touch {
+		s.keyLocks = make([]sync.Mutex, keyLockCount)
+	}
+	return s
+}
+
+// Backing returns the store behind the cache.
+func (c *CachedStore) Backing() Store { return c.backing }
+
+func (c *CachedStore) begin(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("core: cached store: %s: %w", op, err)
+	}
+	if c.closed.Load() {
+		return fmt.Errorf("core: cached store: %s: %w", op, ErrClosed)
+	}
+	return nil
+}
+
+func (c *CachedStore) hash(key string) uint64 { return maphash.String(c.seed, key) }
+
+func (c *CachedStore) shardOf(h uint64) *cacheShard { return &c.shards[h&c.mask] }
+
+func stripeOf(h uint64) int { return int(h>>32) % cacheStripes }
+
+// Load returns the record under key, from the cache when it holds a copy
+// that is live and fresh, and otherwise from the backing store. The
+// returned slice may be shared with other callers and must not be modified.
+func (c *CachedStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := c.begin(ctx, "load"); err != nil {
+		return nil, false, err
+	}
+	h := c.hash(key)
+	sh := c.shardOf(h)
+	stripe := stripeOf(h)
+	start := c.now().UnixNano()
+	sh.mu.Lock()
+	if e := sh.m[key]; e != nil {
+		if start < e.deadline {
+			sh.moveToFront(e)
+			sh.hits++
+			data := e.data
+			sh.mu.Unlock()
+			return data, true, nil
+		}
+		sh.remove(e)
+	}
+	sh.misses++
+	gen := sh.gens[stripe]
+	sh.mu.Unlock()
+
+	data, found, err := c.backing.Load(ctx, key)
+	if err != nil || !found {
+		return nil, false, err
+	}
+	if !RecordLive(data, c.now()) {
+		return nil, false, nil
+	}
+	if e := c.newEntry(key, data, start); e != nil {
+		sh.mu.Lock()
+		if sh.gens[stripe] == gen {
+			c.put(sh, e)
+		}
+		sh.mu.Unlock()
+	}
+	return data, true, nil
+}
+
+// newEntry returns an entry for data read from the backing store at
+// fetched, or nil when data cannot be served or not kept.
+func (c *CachedStore) newEntry(key string, data []byte, fetched int64) *cacheEntry {
+	exp, err := RecordExpiry(data)
+	if err != nil {
+		return nil
+	}
+	deadline := min(exp.UnixNano(), fetched+c.maxStale)
+	if exp.IsZero() || deadline <= c.now().UnixNano() {
+		return nil
+	}
+	return &cacheEntry{
+		key:      key,
+		data:     data,
+		fetched:  fetched,
+		deadline: deadline,
+		size:     int64(len(key)+len(data)) + cacheEntryOverhead,
+	}
+}
+
+// put inserts e, replacing an older copy of its key, and evicts from the
+// back until the shard is within its bounds. The shard must be locked.
+func (c *CachedStore) put(sh *cacheShard, e *cacheEntry) {
+	if c.closed.Load() || (sh.maxBytes > 0 && e.size > sh.maxBytes) {
+		return
+	}
+	if old := sh.m[e.key]; old != nil {
+		if old.fetched > e.fetched {
+			return // a copy read later is already there
+		}
+		sh.remove(old)
+	}
+	sh.m[e.key] = e
+	e.prev, e.next = &sh.list, sh.list.next
+	e.next.prev = e
+	sh.list.next = e
+	sh.n++
+	sh.bytes += e.size
+	for (sh.maxN > 0 && sh.n > sh.maxN) || (sh.maxBytes > 0 && sh.bytes > sh.maxBytes) {
+		sh.remove(sh.list.prev)
+		sh.evictions++
+	}
+}
+
+func (sh *cacheShard) moveToFront(e *cacheEntry) {
+	if sh.list.next == e {
+		return
+	}
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = &sh.list, sh.list.next
+	e.next.prev = e
+	sh.list.next = e
+}
+
+func (sh *cacheShard) remove(e *cacheEntry) {
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = nil, nil
+	delete(sh.m, e.key)
+	sh.n--
+	sh.bytes -= e.size
+}
+
+// reset empties the shard and bumps every generation, so that no Load in
+// flight inserts what it read before. The shard must be locked.
+func (sh *cacheShard) reset() {
+	clear(sh.m)
+	sh.list.next, sh.list.prev = &sh.list, &sh.list
+	sh.n, sh.bytes = 0, 0
+	for i := range sh.gens {
+		sh.gens[i]++
+	}
+}
+
+// cacheWrite is one write in progress: where its key lives in the cache,
+// the generation seen when it started and the key lock it holds, if any.
+type cacheWrite struct {
+	key    string
+	sh     *cacheShard
+	stripe int
+	gen    uint64
+	start  int64
+	lock   *sync.Mutex
+}
+
+func (c *CachedStore) beginWrite(key string) cacheWrite {
+	h := c.hash(key)
+	w := cacheWrite{key: key, sh: c.shardOf(h), stripe: stripeOf(h), start: c.now().UnixNano()}
+	if c.keyLocks != nil {
+		w.lock = &c.keyLocks[h>>56%keyLockCount]
+		w.lock.Lock()
+	}
+	w.sh.mu.Lock()
+	w.gen = w.sh.gens[w.stripe]
+	w.sh.mu.Unlock()
+	return w
+}
+
+// endWrite drops the cached copy of the key and bumps its generation. When
+// no other write of the stripe completed since w began, replace (if not
+// nil) may return the new copy to keep: of overlapping writes only the
+// first to finish may, and the later ones drop it again, so the cache
+// never keeps a copy older than the backing store's.
+func (c *CachedStore) endWrite(w cacheWrite, replace func(old *cacheEntry) *cacheEntry) {
+	sh := w.sh
+	sh.mu.Lock()
+	old := sh.m[w.key]
+	var e *cacheEntry
+	if replace != nil && sh.gens[w.stripe] == w.gen {
+		e = replace(old)
+	}
+	if old != nil {
+		sh.remove(old)
+	}
+	sh.gens[w.stripe]++
+	if e != nil {
+		c.put(sh, e)
+	}
+	sh.mu.Unlock()
+	if w.lock != nil {
+		w.lock.Unlock()
+	}
+}
+
+// Save stores data under key in the backing store and keeps a copy of it
+// in the cache.
+func (c *CachedStore) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	if err := c.begin(ctx, "save"); err != nil {
+		return err
+	}
+	w := c.beginWrite(key)
+	err := c.backing.Save(ctx, key, data, expiry)
+	var e *cacheEntry
+	// A record whose header disagrees with expiry is not kept: the backing
+	// store may report either.
+	if exp, xerr := RecordExpiry(data); err == nil && xerr == nil && exp.Equal(expiry) {
+		e = c.newEntry(key, bytes.Clone(data), w.start)
+	}
+	c.endWrite(w, func(*cacheEntry) *cacheEntry { return e })
+	return err
+}
+
+// SaveDelta applies d to the record under key in the backing store, with
+// its atomic [DeltaStore.SaveDelta] when it has one and otherwise with the
+// fallback of [SaveDelta] (serialized per key within this process), and
+// drops the cached copy whether or not it succeeds.
+func (c *CachedStore) SaveDelta(ctx context.Context, key string, d *Delta) error {
+	if err := c.begin(ctx, "save delta"); err != nil {
+		return err
+	}
+	w := c.beginWrite(key)
+	err := SaveDelta(ctx, c.backing, key, d, c.now())
+	c.endWrite(w, nil)
+	return err
+}
+
+// Touch moves the deadline of the record under key in the backing store,
+// with its [TouchStore.Touch] when it has one and otherwise with the
+// fallback of [Touch], and moves the deadline of the cached copy too.
+// Touching a missing key is a no-op.
+func (c *CachedStore) Touch(ctx context.Context, key string, expiry time.Time) error {
+	if err := c.begin(ctx, "touch"); err != nil {
+		return err
+	}
+	w := c.beginWrite(key)
+	err := Touch(ctx, c.backing, key, expiry)
+	var patch func(*cacheEntry) *cacheEntry
+	if err == nil {
+		patch = func(old *cacheEntry) *cacheEntry {
+			if old == nil {
+				return nil
+			}
+			data := bytes.Clone(old.data)
+			if SetRecordExpiry(data, expiry) != nil {
+				return nil
+			}
+			// The copy is as old as the read it came from.
+			return c.newEntry(w.key, data, old.fetched)
+		}
+	}
+	c.endWrite(w, patch)
+	return err
+}
+
+// Delete removes the record under key from the backing store and the
+// cache. Deleting a missing key is a no-op.
+func (c *CachedStore) Delete(ctx context.Context, key string) error {
+	if err := c.begin(ctx, "delete"); err != nil {
+		return err
+	}
+	w := c.beginWrite(key)
+	err := c.backing.Delete(ctx, key)
+	c.endWrite(w, nil)
+	return err
+}
+
+// TTL returns the backing store's [TTLStore.TTL], or an error matching
+// [ErrNotSupported] when it has none (so that [StoreTTL] falls back to
+// reading the record's header).
+func (c *CachedStore) TTL(ctx context.Context, key string) (time.Duration, bool, error) {
+	if err := c.begin(ctx, "ttl"); err != nil {
+		return 0, false, err
+	}
+	if ts, ok := c.backing.(TTLStore); ok {
+		return ts.TTL(ctx, key)
+	}
+	return 0, false, notSupported(c.backing, "ttl")
+}
+
+// Iterate calls fn for each live record of the backing store, or returns
+// an error matching [ErrNotSupported] when it cannot iterate. It neither
+// reads nor fills the cache.
+func (c *CachedStore) Iterate(ctx context.Context, fn func(key string, data []byte) bool) error {
+	if err := c.begin(ctx, "iterate"); err != nil {
+		return err
+	}
+	return Iterate(ctx, c.backing, fn)
+}
+
+// Count returns the number of live records of the backing store, or an
+// error matching [ErrNotSupported] when it cannot count.
+func (c *CachedStore) Count(ctx context.Context) (int, error) {
+	if err := c.begin(ctx, "count"); err != nil {
+		return 0, err
+	}
+	return Count(ctx, c.backing)
+}
+
+// Clear deletes every record of the backing store, or returns an error
+// matching [ErrNotSupported] when it cannot. It empties the cache in
+// either case.
+func (c *CachedStore) Clear(ctx context.Context) error {
+	if err := c.begin(ctx, "clear"); err != nil {
+		return err
+	}
+	err := ClearAll(ctx, c.backing)
+	c.dropAll()
+	return err
+}
+
+func (c *CachedStore) dropAll() {
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		sh.reset()
+		sh.mu.Unlock()
+	}
+}
+
+// Cleanup removes the expired records of the backing store, or returns an
+// error matching [ErrNotSupported] when it cannot, and reports how many it
+// removed. It also drops the cached copies that expired or went stale.
+func (c *CachedStore) Cleanup(ctx context.Context) (int, error) {
+	if err := c.begin(ctx, "cleanup"); err != nil {
+		return 0, err
+	}
+	n, err := Cleanup(ctx, c.backing)
+	now := c.now().UnixNano()
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		for e := sh.list.next; e != &sh.list; {
+			next := e.next
+			if now >= e.deadline {
+				sh.remove(e)
+			}
+			e = next
+		}
+		sh.mu.Unlock()
+	}
+	return n, err
+}
+
+// Close empties the cache and, unless [WithCachedCloseBacking](false) was
+// given, closes the backing store when it implements [io.Closer],
+// returning its error. Afterwards every method returns an error matching
+// [ErrClosed]. Calling Close again returns the first call's result.
+func (c *CachedStore) Close() error {
+	c.closeOnce.Do(func() {
+		c.closed.Store(true)
+		c.dropAll()
+		if cl, ok := c.backing.(io.Closer); ok && c.closeBacking {
+			c.closeErr = cl.Close()
+		}
+	})
+	return c.closeErr
+}
+
+// CachedStats is a snapshot of a [CachedStore]'s cache: what it holds and
+// how it has served loads since it was made.
+type CachedStats struct {
+	// Entries and Bytes are what the cache holds now (Bytes as counted by
+	// the byte bound).
+	Entries int
+	Bytes   int64
+	// Hits counts loads served from the cache, Misses loads that read the
+	// backing store, Evictions copies dropped to stay within the bounds.
+	Hits, Misses, Evictions uint64
+}
+
+// Stats returns a snapshot of the cache's counters.
+func (c *CachedStore) Stats() CachedStats {
+	var s CachedStats
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		s.Entries += sh.n
+		s.Bytes += sh.bytes
+		s.Hits += sh.hits
+		s.Misses += sh.misses
+		s.Evictions += sh.evictions
+		sh.mu.Unlock()
+	}
+	return s
+}
