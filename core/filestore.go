@@ -72,7 +72,10 @@ const (
 // take no lock: a reader sees either the old or the new file. On platforms
 // without flock (Windows, Solaris, AIX, …) the locking is in-process only:
 // there, share a directory between processes only if they never write the
-// same session.
+// same session. On Windows, moreover, a write that replaces a file another
+// goroutine is reading at that instant fails with an access error, which
+// the caller sees as a store error; the store is meant for Unix servers
+// and only kept working on Windows for development.
 //
 // Do not delete or edit the files in the directory while stores use it;
 // Clear and Cleanup are the ways to remove sessions.
