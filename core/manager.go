@@ -439,10 +439,23 @@ func (m *Manager) encode(s *Session, now time.Time, full bool) ([]Entry, []strin
 // value has the shape of a session ID wins; browsers send the cookie with
 // the most specific path first. It returns "" when there is none.
 func (m *Manager) Token(r *http.Request) string {
+	return m.TokenFrom(r.Header.Values)
+}
+
+// TokenFrom is [Manager.Token] for adapters whose framework has no
+// *http.Request (Fiber's fasthttp): values returns the values of every
+// request header line with the given name, and is asked either for
+// "Cookie" or for the token header. The result may be a substring of what
+// values returned: an adapter whose framework reuses its buffers must copy
+// it (strings.Clone) before it outlives the request.
+func (m *Manager) TokenFrom(values func(name string) []string) string {
 	if m.cfg.headerName != "" {
-		return strings.TrimSpace(r.Header.Get(m.cfg.headerName))
+		if v := values(m.cfg.headerName); len(v) > 0 {
+			return strings.TrimSpace(v[0])
+		}
+		return ""
 	}
-	return cookieToken(r.Header["Cookie"], m.cfg.cookie.Name)
+	return cookieToken(values("Cookie"), m.cfg.cookie.Name)
 }
 
 // Admin operations.

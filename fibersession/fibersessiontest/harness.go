@@ -1,0 +1,73 @@
+// Package fibersessiontest serves sessionkit's shared behaviour matrix
+// (internal/behaviortest) through [fibersession], so that store modules
+// can run the matrix on Fiber with their own store.
+package fibersessiontest
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/fibersession"
+	"github.com/sessionkit/sessionkit/internal/behaviortest"
+)
+
+// Harness returns the behaviour-matrix harness for fibersession: each
+// call of its Serve starts a Fiber app with the routes behind
+// [fibersession.FromManager] on a real listener on 127.0.0.1 and shuts it
+// down with t.Cleanup. Fiber buffers the whole response, so the harness
+// is Buffered.
+func Harness() behaviortest.Harness {
+	return behaviortest.Harness{Name: "fiber", Buffered: true, Serve: serve}
+}
+
+func serve(t *testing.T, m *core.Manager, routes []behaviortest.Route) string {
+	t.Helper()
+	// Fiber's default 4 KiB read buffer caps the whole request header and
+	// answers 431 before any middleware runs; the matrix sends a 4.5 KB
+	// cookie to check that the middleware, not the server, handles it.
+	app := fiber.New(fiber.Config{DisableStartupMessage: true, ReadBufferSize: 16 << 10})
+	app.Use(fibersession.FromManager(m))
+	for _, rt := range routes {
+		app.Get(rt.Path, func(c *fiber.Ctx) error {
+			rt.Handle(ctx{c})
+			return nil
+		})
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- app.Listener(ln) }()
+	t.Cleanup(func() {
+		if err := app.ShutdownWithTimeout(5 * time.Second); err != nil {
+			t.Errorf("fiber shutdown: %v", err)
+		}
+		if err := <-done; err != nil && !errors.Is(err, net.ErrClosed) {
+			t.Errorf("fiber listener: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// ctx is behaviortest.Ctx over a *fiber.Ctx.
+type ctx struct{ c *fiber.Ctx }
+
+func (x ctx) Session() *core.Session   { return fibersession.Get(x.c) }
+func (x ctx) Context() context.Context { return x.c.UserContext() }
+
+// Query copies the value: fasthttp reuses the request's buffers, and the
+// routes keep query values in the session.
+func (x ctx) Query(name string) string { return strings.Clone(x.c.Query(name)) }
+
+func (x ctx) String(status int, body string) {
+	x.c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+	_ = x.c.Status(status).SendString(body)
+}
