@@ -82,10 +82,9 @@ const (
 //
 // A FileStore is safe for concurrent use by multiple goroutines.
 type FileStore struct {
-	dir      string
-	dirFile  *os.File // kept open to sync the directory; nil where unsupported
-	maxSize  int
-	interval time.Duration
+	dir     string
+	dirFile *os.File // kept open to sync the directory; nil where unsupported
+	maxSize int
 
 	shards [256]fileShard
 
@@ -183,7 +182,6 @@ func NewFileStore(dir string, opts ...FileOption) (*FileStore, error) {
 	s := &FileStore{
 		dir:       abs,
 		maxSize:   cfg.maxSize,
-		interval:  cfg.interval,
 		stop:      make(chan struct{}),
 		sweepDone: make(chan struct{}),
 	}
