@@ -90,7 +90,9 @@ func escapeGlob(s string) string {
 // SCAN on every master and one pipelined HGETALL per batch of keys. Calls
 // to fn never overlap, even on a cluster whose masters are walked
 // concurrently, and fn may call back into the store. A key may be
-// visited although it was deleted after the walk started, never twice.
+// visited although it was deleted after the walk started, never twice;
+// to make sure of that the walk remembers the keys of a master it has
+// seen, so its memory grows with the number of sessions.
 func (s *Store) Iterate(ctx context.Context, fn func(key string, data []byte) bool) error {
 	if err := s.check(ctx, "iterate"); err != nil {
 		return err
@@ -133,7 +135,9 @@ func (s *Store) Iterate(ctx context.Context, fn func(key string, data []byte) bo
 // Count returns the number of live records under the store's prefix: SCAN
 // on every master and one pipelined HGET of the header per batch of keys,
 // so a record whose exact expiry has passed is not counted even in the
-// millisecond before Redis drops it. Its cost grows with the database.
+// millisecond before Redis drops it. Like [Store.Iterate] it remembers the
+// keys it has seen, so that none is counted twice; its time and memory
+// grow with the number of sessions.
 func (s *Store) Count(ctx context.Context) (int, error) {
 	if err := s.check(ctx, "count"); err != nil {
 		return 0, err

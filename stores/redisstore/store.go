@@ -73,7 +73,7 @@ func (s *Store) check(ctx context.Context, op string) error {
 }
 
 func (s *Store) tooLarge(size int64) error {
-	return fmt.Errorf("redisstore: record of %d bytes exceeds the limit of %d bytes: %w", size, s.maxSize, core.ErrTooLarge)
+	return fmt.Errorf("record of %d bytes exceeds the limit of %d bytes: %w", size, s.maxSize, core.ErrTooLarge)
 }
 
 // Load returns the record under key in one HGETALL, rebuilt with its

@@ -482,3 +482,30 @@ func TestDoneContextSendsNothing(t *testing.T) {
 		t.Errorf("%d commands sent with a done context", n)
 	}
 }
+
+// TestExpiryRounding checks the script's nanosecond-to-millisecond
+// conversion: the server TTL is the exact expiry rounded up.
+func TestExpiryRounding(t *testing.T) {
+	backends(t, func(t *testing.T, c redis.UniversalClient) {
+		ctx := t.Context()
+		s := newTestStore(t, c)
+		base := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+		for _, off := range []time.Duration{0, 1, 999_999, 1_000_000, 1_000_001} {
+			exp := base.Add(off)
+			if err := s.Save(ctx, "k", storetest.Record(exp), exp); err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.PExpireTime(ctx, s.prefix+"k").Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := exp.UnixMilli()
+			if exp.UnixNano()%1e6 != 0 {
+				want++
+			}
+			if got.Milliseconds() != want {
+				t.Errorf("expiry %d ns: PEXPIRETIME %d ms, want %d", exp.UnixNano(), got.Milliseconds(), want)
+			}
+		}
+	})
+}
