@@ -474,7 +474,9 @@ func (c *CachedStore) Touch(ctx context.Context, key string, expiry time.Time) e
 	var patch func(*cacheEntry) *cacheEntry
 	if err == nil {
 		patch = func(old *cacheEntry) *cacheEntry {
-			if old == nil {
+			// Only a copy that can still be served is patched: touching
+			// an expired record is a no-op in the backing store too.
+			if old == nil || c.now().UnixNano() >= old.deadline {
 				return nil
 			}
 			data := bytes.Clone(old.data)
