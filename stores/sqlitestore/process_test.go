@@ -22,6 +22,7 @@ const (
 	helperDBEnv  = "SQLITESTORE_HELPER_DB"
 	helperIDEnv  = "SQLITESTORE_HELPER_ID"
 	helperGoEnv  = "SQLITESTORE_HELPER_GO"
+	helperPeer   = "SQLITESTORE_HELPER_PEER"
 	helperWrites = 100
 	sharedKey    = "shared"
 )
@@ -54,7 +55,8 @@ func TestTwoProcesses(t *testing.T) {
 	outs := make([]*bytes.Buffer, len(ids))
 	for i, id := range ids {
 		cmd := exec.Command(exe, "-test.run=^TestHelperProcess$", "-test.count=1", "-test.v", "-test.timeout=60s")
-		cmd.Env = append(os.Environ(), helperDBEnv+"="+path, helperIDEnv+"="+id, helperGoEnv+"="+goFile)
+		cmd.Env = append(os.Environ(), helperDBEnv+"="+path, helperIDEnv+"="+id, helperGoEnv+"="+goFile,
+			helperPeer+"="+ids[1-i])
 		outs[i] = new(bytes.Buffer)
 		cmd.Stdout, cmd.Stderr = outs[i], outs[i]
 		if err := cmd.Start(); err != nil {
@@ -126,7 +128,7 @@ func TestHelperProcess(t *testing.T) {
 	if path == "" {
 		t.Skip("helper of TestTwoProcesses")
 	}
-	id, goFile := os.Getenv(helperIDEnv), os.Getenv(helperGoEnv)
+	id, goFile, peer := os.Getenv(helperIDEnv), os.Getenv(helperGoEnv), os.Getenv(helperPeer)
 	s, err := sqlitestore.Open(path, sqlitestore.WithCleanupInterval(0))
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +152,11 @@ func TestHelperProcess(t *testing.T) {
 		if err := s.SaveDelta(ctx, sharedKey, &core.Delta{Expiry: exp, Set: storetest.Entries(k, k)}); err != nil {
 			t.Fatalf("SaveDelta %s: %v", k, err)
 		}
+		if i%10 == 0 && i > 0 {
+			// Stay within ten writes of the other process, so that the two
+			// really write at the same time even on a busy machine.
+			waitFor(ctx, t, s, fmt.Sprintf("%s-%d", peer, i-10))
+		}
 		if i%10 == 0 {
 			own := fmt.Sprintf("own-%s-%d", id, i)
 			d := &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("by", id)}
@@ -162,6 +169,26 @@ func TestHelperProcess(t *testing.T) {
 		}
 		if _, _, err := s.Load(ctx, sharedKey); err != nil {
 			t.Fatalf("Load: %v", err)
+		}
+	}
+}
+
+// waitFor polls the shared session until it holds key.
+func waitFor(ctx context.Context, t *testing.T, s *sqlitestore.Store, key string) {
+	for {
+		data, found, err := s.Load(ctx, sharedKey)
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		if found {
+			if _, ok := storetest.Values(t, data)[key]; ok {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the other process never wrote %s", key)
+		case <-time.After(time.Millisecond):
 		}
 	}
 }
