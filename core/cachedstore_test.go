@@ -663,3 +663,47 @@ func TestCachedStoreOptionsPanic(t *testing.T) {
 		}()
 	}
 }
+
+// cachedSlowStore is a capability-less store whose Load takes a while, so
+// that unserialized load-apply-save fallbacks would interleave.
+type cachedSlowStore struct{ *cachedPlainStore }
+
+func (s cachedSlowStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	data, found, err := s.cachedPlainStore.Load(ctx, key)
+	time.Sleep(2 * time.Millisecond) // between the read and the write that follows it
+	return data, found, err
+}
+
+func TestCachedStoreFallbackSerializesKey(t *testing.T) {
+	t.Parallel()
+	c := newTestCachedStore(t, cachedSlowStore{newCachedPlainStore()})
+	ctx := t.Context()
+	exp := time.Now().Add(time.Hour)
+	create := &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}
+	if err := c.SaveDelta(ctx, "k", create); err != nil {
+		t.Fatalf("SaveDelta (create): %v", err)
+	}
+	const n = 10
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if err := c.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: storetest.Entries(fmt.Sprint("g", i), "x")}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	// A touch racing the deltas must not write back a record it read
+	// before them.
+	wg.Go(func() {
+		if err := c.Touch(ctx, "k", exp.Add(time.Minute)); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Wait()
+	got := storetest.Values(t, cachedLoad(t, c, "k"))
+	for i := range n {
+		if k := fmt.Sprint("g", i); got[k] != "x" {
+			t.Errorf("entry %s lost: %v", k, got)
+		}
+	}
+}
