@@ -1,0 +1,34 @@
+// Package echosession is the [Echo] (v4) middleware of sessionkit: it
+// loads the request's session from a [core.Store] before the handler and
+// commits it as the response starts.
+//
+//	e := echo.New()
+//	e.Use(echosession.New(core.NewMemoryStore()))
+//	e.GET("/", func(c echo.Context) error {
+//		s := echosession.Get(c)
+//		n, _ := core.GetAs[int](s, "visits")
+//		s.Set("visits", n+1)
+//		return c.String(http.StatusOK, fmt.Sprintf("%d visits", n+1))
+//	})
+//
+// # Sessions and managers
+//
+// [New] builds a [core.Manager] from a store and options; [FromManager]
+// reuses an existing one, so Echo, Gin and net/http apps can share one
+// store and configuration. Every rule about sessions (IDs, timeouts,
+// rolling expiry, delta saves, cookies) lives in package core; this
+// package only adapts Echo's request and response.
+//
+// # Errors
+//
+// A failing store is an error returned to Echo's HTTPErrorHandler (500
+// Internal Server Error by default); errors.Is finds the store's error in
+// it. See [FromManager] for the details.
+//
+// # Testing
+//
+// Package [github.com/sessionkit/sessionkit/echosession/echosessiontest]
+// runs sessionkit's behaviour matrix through Echo, for store authors.
+//
+// [Echo]: https://echo.labstack.com
+package echosession

@@ -1,0 +1,30 @@
+package echosession_test
+
+import (
+	"testing"
+
+	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/echosession/echosessiontest"
+	"github.com/sessionkit/sessionkit/internal/behaviortest"
+)
+
+func TestBehaviorMemoryStore(t *testing.T) {
+	t.Parallel()
+	behaviortest.Run(t, echosessiontest.Harness(), func(t *testing.T) core.Store {
+		s := core.NewMemoryStore()
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+func TestBehaviorFileStore(t *testing.T) {
+	t.Parallel()
+	behaviortest.Run(t, echosessiontest.Harness(), func(t *testing.T) core.Store {
+		s, err := core.NewFileStore(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}

@@ -1,0 +1,46 @@
+// Package ginsessiontest runs sessionkit's shared behaviour matrix through
+// Gin and [ginsession]: store modules call
+//
+//	behaviortest.Run(t, ginsessiontest.Harness(), newStore)
+//
+// to check their store end to end behind a real Gin server.
+package ginsessiontest
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/ginsession"
+	"github.com/sessionkit/sessionkit/internal/behaviortest"
+)
+
+// Harness returns the behaviour-matrix harness for ginsession: each Serve
+// starts a gin engine with [ginsession.FromManager] on an httptest server
+// on 127.0.0.1. It switches Gin to test mode, which silences Gin's debug
+// output for the whole test binary.
+func Harness() behaviortest.Harness {
+	gin.SetMode(gin.TestMode)
+	return behaviortest.Harness{Name: "gin", Serve: serve}
+}
+
+func serve(t *testing.T, m *core.Manager, routes []behaviortest.Route) string {
+	r := gin.New()
+	r.Use(ginsession.FromManager(m))
+	for _, rt := range routes {
+		r.GET(rt.Path, func(c *gin.Context) { rt.Handle(ctx{c}) })
+	}
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// ctx is behaviortest.Ctx over a gin.Context.
+type ctx struct{ c *gin.Context }
+
+func (c ctx) Session() *core.Session         { return ginsession.Get(c.c) }
+func (c ctx) Context() context.Context       { return c.c.Request.Context() }
+func (c ctx) Query(name string) string       { return c.c.Query(name) }
+func (c ctx) String(status int, body string) { c.c.String(status, "%s", body) }
