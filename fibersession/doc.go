@@ -22,6 +22,12 @@
 // [Get] and, for code that only has a context.Context, through
 // [core.FromContext] on c.UserContext(). The token is copied out of
 // fasthttp's request buffers, which are reused once the handler returns.
+// The same manager's middleware met twice on one route (an app and a
+// mounted sub-app) loads and commits once.
+//
+// Fiber's default ReadBufferSize (4 KiB) caps the whole request header:
+// a request with larger cookies is answered 431 before any middleware
+// runs. Raise it in fiber.Config if your site sets large cookies.
 //
 // # Commit
 //

@@ -48,6 +48,11 @@ func FromManager(m *core.Manager) fiber.Handler {
 	}
 	return func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
+		if m.FromContext(ctx) != nil {
+			// Mounted twice on one route (an app and its mounted
+			// sub-app): the outer one loads and commits.
+			return c.Next()
+		}
 		s, err := m.Load(ctx, token(c, m))
 		if err != nil {
 			return &Error{Err: err}
