@@ -61,3 +61,30 @@ func TestConformanceNew(t *testing.T) {
 		t.Errorf("the application's db after the stores closed: %v", err)
 	}
 }
+
+// TestConformanceNewOneConn runs the suite through an application pool of
+// a single connection on a database in rollback-journal mode, as some
+// applications configure SQLite: no method may wait for a second
+// connection, and the store must not depend on WAL.
+func TestConformanceNewOneConn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.db")
+	db, err := sql.Open(sqlitestore.DriverName, "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	var n atomic.Int64
+	storetest.Run(t, func(t *testing.T) core.Store {
+		s, err := sqlitestore.New(db, sqlitestore.WithTable(fmt.Sprintf("sessions_%d", n.Add(1))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+	var mode string
+	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "delete" {
+		t.Errorf("journal_mode = %q, %v: New must leave the application's mode alone", mode, err)
+	}
+}

@@ -106,9 +106,9 @@ func migrateTx(ctx context.Context, conn *sql.Conn, table string, q *queries) er
 			return createTable(ctx, conn, q)
 		}
 		if version > SchemaVersion {
-			return fmt.Errorf("%w: table %q has schema version %d, newer than the %d this release of sqlitestore knows; upgrade sessionkit", ErrSchemaVersion, table, version, SchemaVersion)
+			return fmt.Errorf("%w %d, newer than the %d this release knows: upgrade sessionkit", ErrSchemaVersion, version, SchemaVersion)
 		}
-		return fmt.Errorf("%w: table %q has schema version %d", ErrSchemaVersion, table, version)
+		return fmt.Errorf("%w %d", ErrSchemaVersion, version)
 	case !errors.Is(err, sql.ErrNoRows):
 		return err
 	}
@@ -127,7 +127,7 @@ func migrateTx(ctx context.Context, conn *sql.Conn, table string, q *queries) er
 		}
 		for _, c := range []string{"key", "data", "expiry"} {
 			if !slices.Contains(cols, c) {
-				return fmt.Errorf("sqlitestore: table %q exists and is not a session table (columns %v); choose another name with WithTable", table, cols)
+				return fmt.Errorf("exists and is not a session table (columns %v): choose another name with WithTable", cols)
 			}
 		}
 	}

@@ -131,7 +131,11 @@ func New(db *sql.DB, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newStore(db, false, cfg)
+	s, err := newStore(db, false, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	return s, nil
 }
 
 func newConfig(opts []Option) (config, error) {
@@ -184,11 +188,11 @@ func newStore(db *sql.DB, owned bool, cfg config) (*Store, error) {
 	}
 	ctx := context.Background()
 	if err := migrate(ctx, db, cfg.table, &s.q); err != nil {
-		return nil, fmt.Errorf("sqlitestore: table %s: %w", cfg.table, err)
+		return nil, fmt.Errorf("table %s: %w", cfg.table, err)
 	}
 	if err := s.prepare(ctx); err != nil {
 		s.closeStmts()
-		return nil, fmt.Errorf("sqlitestore: table %s: %w", cfg.table, err)
+		return nil, fmt.Errorf("table %s: %w", cfg.table, err)
 	}
 	bg, stop := context.WithCancel(context.Background())
 	s.stop = stop
