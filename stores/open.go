@@ -153,6 +153,7 @@ func redisOptions(c RedisConfig) *redis.UniversalOptions {
 		SentinelPassword:      c.SentinelPassword,
 		IsClusterMode:         c.Cluster,
 		DialTimeout:           RedisDialTimeout,
+		DialerRetries:         1,
 		ReadTimeout:           RedisIOTimeout,
 		WriteTimeout:          RedisIOTimeout,
 		ContextTimeoutEnabled: true,

@@ -96,6 +96,7 @@ func ParseURL(rawURL string) (Config, error) {
 	if err := q.int("timeout", timeout); err != nil {
 		return cfg, err
 	}
+	cacheParams := q.has("cache_max_entries") || q.has("cache_staleness")
 	if err := q.bool("cached", &cfg.Cached.Enabled); err != nil {
 		return cfg, err
 	}
@@ -105,7 +106,7 @@ func ParseURL(rawURL string) (Config, error) {
 	if err := q.int("cache_staleness", &cfg.Cached.Staleness); err != nil {
 		return cfg, err
 	}
-	if !cfg.Cached.Enabled && (q.has("cache_max_entries") || q.has("cache_staleness")) {
+	if !cfg.Cached.Enabled && cacheParams {
 		return cfg, configErr("url query", "cache_max_entries and cache_staleness need cached=true")
 	}
 	if err := q.finish(); err != nil {
