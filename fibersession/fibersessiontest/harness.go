@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,10 +41,11 @@ func serve(t *testing.T, m *core.Manager, routes []behaviortest.Route) string {
 			return nil
 		})
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln := &listener{Listener: inner}
 	done := make(chan error, 1)
 	go func() { done <- app.Listener(ln) }()
 	t.Cleanup(func() {
@@ -55,6 +57,44 @@ func serve(t *testing.T, m *core.Manager, routes []behaviortest.Route) string {
 		}
 	})
 	return "http://" + ln.Addr().String()
+}
+
+// listener closes every connection it accepted when it is closed.
+// fasthttp's Shutdown waits for open connections to close but closes
+// only those idle after a request: a keep-alive connection the client
+// dialled and never used would hold it until its timeout. By the time
+// t.Cleanup shuts the app down every request of the test has been
+// answered, so closing them all loses nothing.
+type listener struct {
+	net.Listener
+	mu     sync.Mutex
+	closed bool
+	conns  []net.Conn
+}
+
+func (l *listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		c.Close()
+	}
+	l.conns = append(l.conns, c)
+	return c, nil
+}
+
+func (l *listener) Close() error {
+	err := l.Listener.Close()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	for _, c := range l.conns {
+		c.Close()
+	}
+	return err
 }
 
 // ctx is behaviortest.Ctx over a *fiber.Ctx.
