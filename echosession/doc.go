@@ -23,7 +23,9 @@
 //
 // A failing store is an error returned to Echo's HTTPErrorHandler (500
 // Internal Server Error by default); errors.Is finds the store's error in
-// it. See [FromManager] for the details.
+// it. See [FromManager] for the details. Echo's own error handling
+// applies: [core.WithErrorHandler] configures core's net/http middleware
+// only.
 //
 // # Testing
 //

@@ -24,7 +24,9 @@
 // A failing store is added to the request with c.Error and answered with
 // 500 Internal Server Error, written when the handler chain unwinds, so a
 // middleware registered before this one can render its own error response
-// from c.Errors. See [FromManager] for the details.
+// from c.Errors. See [FromManager] for the details. Gin's own error
+// handling applies: [core.WithErrorHandler] configures core's net/http
+// middleware only.
 //
 // # Testing
 //
