@@ -1,0 +1,173 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessionkit/core"
+)
+
+// Variants of the scenario: one steady user, or requests spread over many
+// existing sessions (BENCH_SESSIONS, default 10,000), cycled in order.
+var variants = []struct {
+	name     string
+	sessions func() int
+}{
+	{"steady", func() int { return 1 }},
+	{"spread10k", spreadSessions},
+}
+
+func spreadSessions() int {
+	if v := os.Getenv("BENCH_SESSIONS"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 10000
+}
+
+// fixture is one started app and its seeded cookies, shared by every
+// -count round of the benchmarks in this process.
+type fixture struct {
+	in      *Instance
+	cookies map[int][]string
+}
+
+var (
+	fixturesMu sync.Mutex
+	fixtures   = map[string]*fixture{}
+	benchDir   string
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sessionkit-bench-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	benchDir = dir
+	code := m.Run()
+	for _, f := range fixtures {
+		f.in.Close()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cookiesFor returns app's instance and n seeded cookies, starting and
+// seeding it on first use.
+func cookiesFor(b *testing.B, a App, n int) (*Instance, []string) {
+	b.Helper()
+	fixturesMu.Lock()
+	defer fixturesMu.Unlock()
+	f := fixtures[a.Name]
+	if f == nil {
+		in, err := a.Start(EnvFromOS(benchDir))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := in.Check(); err != nil {
+			in.Close()
+			b.Fatal(err)
+		}
+		f = &fixture{in: in, cookies: map[int][]string{}}
+		fixtures[a.Name] = f
+	}
+	if f.cookies[n] == nil {
+		cookies, err := f.in.Seed(n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.cookies[n] = cookies
+	}
+	return f.in, f.cookies[n]
+}
+
+// BenchmarkApps serves the scenario's request in-process through every app:
+// BenchmarkApps/<variant>/<app>. Compare each app with its framework's bare
+// app (see bench/run.sh, which reports the differences).
+func BenchmarkApps(b *testing.B) {
+	for _, v := range variants {
+		b.Run(v.name, func(b *testing.B) {
+			for _, a := range Apps() {
+				b.Run(a.Name, func(b *testing.B) {
+					in, cookies := cookiesFor(b, a, v.sessions())
+					d := in.Driver(cookies)
+					b.ReportAllocs()
+					i := 0
+					for b.Loop() {
+						d.Serve(i)
+						i++
+					}
+					if d.Failures() > 0 {
+						b.Fatalf("%d of %d requests failed", d.Failures(), i)
+					}
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkStoreLoad compares a memory-store load with a cached-store hit
+// (core.CachedStore over SQLite) of the scenario's record.
+func BenchmarkStoreLoad(b *testing.B) {
+	ctx := context.Background()
+	b.Run("memory", func(b *testing.B) {
+		store := core.NewMemoryStore()
+		defer store.Close()
+		key := seedRecord(b, store)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok, err := store.Load(ctx, key); !ok || err != nil {
+				b.Fatal(ok, err)
+			}
+		}
+	})
+	b.Run("cached-hit", func(b *testing.B) {
+		in := &Instance{}
+		defer in.Close()
+		backing, err := sqliteStore(Env{Dir: b.TempDir()}, in, "load")
+		if err != nil {
+			b.Fatal(err)
+		}
+		// A long staleness bound so that every load of the loop is a hit.
+		store := core.NewCachedStore(backing, core.WithCachedCloseBacking(false), core.WithCachedMaxStale(time.Hour))
+		defer store.Close()
+		key := seedRecord(b, store)
+		if _, ok, err := store.Load(ctx, key); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+		before := store.Stats()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok, err := store.Load(ctx, key); !ok || err != nil {
+				b.Fatal(ok, err)
+			}
+		}
+		if after := store.Stats(); after.Misses != before.Misses {
+			b.Fatalf("%d loads of the loop missed the cache", after.Misses-before.Misses)
+		}
+	})
+}
+
+// seedRecord commits the scenario's session (a counter) into store through
+// a manager and returns its store key.
+func seedRecord(b *testing.B, store core.Store) string {
+	b.Helper()
+	m := core.NewManager(store)
+	s, err := m.Load(context.Background(), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Set("n", 1)
+	res, err := m.Commit(context.Background(), s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return core.StoreKey(res.Token)
+}

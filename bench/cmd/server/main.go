@@ -1,0 +1,103 @@
+// Command server serves one of the benchmark apps (see package bench) on a
+// loopback address, for load generators such as wrk.
+//
+// Usage:
+//
+//	server -list
+//	server -app gin/sessionkit-memory [-addr 127.0.0.1:0] [-sessions N] [-cookies FILE]
+//
+// It starts the app, seeds N sessions through it in-process (default 1),
+// writes their cookies to FILE, one "name=value" Cookie header a line,
+// prints "cookie <first cookie>" and then "listening <host:port>" once it
+// accepts connections, and serves until SIGINT or SIGTERM. Apps that use
+// Redis read its address from SESSIONKIT_REDIS_ADDR.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/sessionkit/sessionkit/bench"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	list := flag.Bool("list", false, "print the app names, one a line (with \" redis\" after those that need Redis), and exit")
+	name := flag.String("app", "", "the app to serve (see -list)")
+	addr := flag.String("addr", "127.0.0.1:0", "the address to listen on")
+	sessions := flag.Int("sessions", 1, "how many sessions to seed")
+	cookieFile := flag.String("cookies", "", "write the seeded sessions' cookies to this file")
+	flag.Parse()
+
+	if *list {
+		for _, a := range bench.Apps() {
+			if a.Redis {
+				fmt.Println(a.Name, "redis")
+			} else {
+				fmt.Println(a.Name)
+			}
+		}
+		return nil
+	}
+	app, ok := bench.Lookup(*name)
+	if !ok {
+		return fmt.Errorf("unknown app %q (see -list)", *name)
+	}
+	if *sessions < 1 {
+		return fmt.Errorf("-sessions %d: need at least 1", *sessions)
+	}
+
+	dir, err := os.MkdirTemp("", "sessionkit-bench-server-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	in, err := app.Start(bench.EnvFromOS(dir))
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := in.Check(); err != nil {
+		return err
+	}
+	cookies, err := in.Seed(*sessions)
+	if err != nil {
+		return err
+	}
+	if *cookieFile != "" {
+		if err := os.WriteFile(*cookieFile, []byte(strings.Join(cookies, "\n")+"\n"), 0o600); err != nil {
+			return err
+		}
+	}
+	fmt.Println("cookie", cookies[0])
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	shutdown, done := in.Serve(ln)
+	fmt.Println("listening", ln.Addr())
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case <-sig:
+		if err := shutdown(); err != nil {
+			return err
+		}
+		return <-done
+	case err := <-done:
+		return err
+	}
+}
