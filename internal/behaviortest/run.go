@@ -563,6 +563,10 @@ func Run(t *testing.T, h Harness, newStore func(t *testing.T) core.Store) {
 		c := newClient(t, e.url)
 		c.mustGet("/fromctx", "true")
 	})
+
+	runBadInput(t, h, newStore)
+	runSecurity(t, h, newStore)
+	runLimits(t, h, newStore)
 }
 
 func headerHasValue(h http.Header, name, want string) bool {
