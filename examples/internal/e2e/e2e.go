@@ -36,9 +36,13 @@ const actionTimeout = 20 * time.Second
 // pages go to a temporary directory, or under $SESSIONKIT_SCREENSHOT_DIR
 // when it is set.
 func Run(t *testing.T) {
+	start := time.Now()
 	bin := build(t)
+	t.Logf("built the app in %v", time.Since(start).Round(time.Millisecond))
 	srv := newServer(t, bin)
+	start = time.Now()
 	b := &browser{ctx: newBrowser(t), srv: srv, shots: screenshotDir(t)}
+	t.Logf("started the browser in %v", time.Since(start).Round(time.Millisecond))
 
 	t.Run("LoginWithoutRememberMe", b.loginWithoutRememberMe)
 	t.Run("LoginWithRememberMe", b.loginWithRememberMe)
