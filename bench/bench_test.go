@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"strconv"
@@ -14,6 +15,9 @@ import (
 
 // Variants of the scenario: one steady user, or requests spread over many
 // existing sessions (BENCH_SESSIONS, default 10,000), cycled in order.
+// A run with -benchtime 1x, the smoke run of scripts/test.sh, seeds only
+// 100 unless BENCH_SESSIONS says otherwise: it only proves that every
+// benchmark runs.
 var variants = []struct {
 	name     string
 	sessions func() int
@@ -27,6 +31,9 @@ func spreadSessions() int {
 		if n, err := strconv.Atoi(v); err == nil && n > 0 {
 			return n
 		}
+	}
+	if f := flag.Lookup("test.benchtime"); f != nil && f.Value.String() == "1x" {
+		return 100
 	}
 	return 10000
 }

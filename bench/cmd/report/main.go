@@ -1,0 +1,432 @@
+// Command report turns the outputs of bench/run.sh into RESULTS.md: one
+// markdown table of every app (in-process cost and overhead over its bare
+// framework, loopback throughput and p99 latency and their ratio to the bare
+// framework), followed by the checks of the project's performance targets.
+//
+// Usage:
+//
+//	report -benchstat stats.csv -wrk wrk.tsv -roundtrips PASS|FAIL [-count 6] [-wrk-seconds 10]
+//
+// stats.csv is `benchstat -format csv` of the BenchmarkApps and
+// BenchmarkStoreLoad runs; wrk.tsv has one line per loopback run:
+// app, variant, requests/s, p99 in µs, requests, socket errors, non-2xx.
+package main
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sessionkit/sessionkit/bench"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		os.Exit(1)
+	}
+}
+
+var variants = []struct{ key, title string }{
+	{"steady", "steady user"},
+	{"spread10k", "10k sessions"},
+}
+
+// stat is one benchstat summary: the median and its confidence interval.
+type stat struct {
+	v  float64
+	ci string
+}
+
+// wrkRun is one loopback run.
+type wrkRun struct {
+	rps              float64
+	p99              time.Duration
+	errors, non2xx   int64
+	requests         int64
+	present, invalid bool
+}
+
+type data struct {
+	// bench[unit][name]: name like "Apps/steady/gin/bare".
+	bench      map[string]map[string]stat
+	wrk        map[string]wrkRun // key: variant + " " + app
+	roundTrips string
+}
+
+func run() error {
+	statsFile := flag.String("benchstat", "", "benchstat -format csv output")
+	wrkFile := flag.String("wrk", "", "loopback results (TSV)")
+	roundTrips := flag.String("roundtrips", "", "result of TestRedisRoundTrips: PASS or FAIL")
+	count := flag.Int("count", 6, "the -count of the benchmark run (for the header)")
+	wrkSeconds := flag.Int("wrk-seconds", 10, "seconds per wrk run (for the header)")
+	flag.Parse()
+
+	d := data{bench: map[string]map[string]stat{}, wrk: map[string]wrkRun{}, roundTrips: *roundTrips}
+	if *statsFile != "" {
+		if err := readBenchstat(*statsFile, d.bench); err != nil {
+			return err
+		}
+	}
+	if *wrkFile != "" {
+		if err := readWrk(*wrkFile, d.wrk); err != nil {
+			return err
+		}
+	}
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	writeHeader(w, *count, *wrkSeconds)
+	writeTable(w, d)
+	writeTargets(w, d)
+	return nil
+}
+
+var suffix = regexp.MustCompile(`-\d+$`)
+
+func readBenchstat(path string, out map[string]map[string]stat) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	unit := ""
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if len(rec) < 2 {
+			continue
+		}
+		if rec[0] == "" {
+			if len(rec) >= 3 && rec[2] == "CI" {
+				unit = rec[1]
+			}
+			continue
+		}
+		v, err := strconv.ParseFloat(rec[1], 64)
+		if err != nil || unit == "" || rec[0] == "geomean" {
+			continue
+		}
+		ci := ""
+		if len(rec) >= 3 {
+			ci = rec[2]
+		}
+		if out[unit] == nil {
+			out[unit] = map[string]stat{}
+		}
+		out[unit][suffix.ReplaceAllString(rec[0], "")] = stat{v: v, ci: ci}
+	}
+}
+
+func readWrk(path string, out map[string]wrkRun) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) < 7 {
+			out[f[1]+" "+f[0]] = wrkRun{present: true, invalid: true}
+			continue
+		}
+		rps, err1 := strconv.ParseFloat(f[2], 64)
+		p99, err2 := strconv.ParseInt(f[3], 10, 64)
+		reqs, err3 := strconv.ParseInt(f[4], 10, 64)
+		errs, err4 := strconv.ParseInt(f[5], 10, 64)
+		non2xx, err5 := strconv.ParseInt(f[6], 10, 64)
+		run := wrkRun{present: true, rps: rps, p99: time.Duration(p99) * time.Microsecond, requests: reqs, errors: errs, non2xx: non2xx}
+		if errors.Join(err1, err2, err3, err4, err5) != nil {
+			run.invalid = true
+		}
+		out[f[1]+" "+f[0]] = run
+	}
+	return nil
+}
+
+func writeHeader(w io.Writer, count, wrkSeconds int) {
+	fmt.Fprintf(w, "# sessionkit benchmarks\n\n")
+	fmt.Fprintf(w, "Written by `bench/run.sh` on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "Machine: %d CPUs (nproc), %s, %s, %s/%s.\n\n", nproc(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(w, "Scenario: a returning user's request reads the session cookie, loads the session, increments an integer counter in it, saves it and answers with the counter; *steady* is one user, *10k* spreads the requests over 10,000 existing sessions (seeded through each app, cycled in order).\n\n")
+	fmt.Fprintf(w, "- **In-process** (`go test -bench BenchmarkApps -benchmem -count %d`, medians by benchstat): the app's handler called directly (httptest requests for net/http, Gin and Echo; `app.Handler()` with a `fasthttp.RequestCtx` for Fiber). *+ns* and *+allocs* are the overhead over the same framework's bare app.\n", count)
+	fmt.Fprintf(w, "- **Loopback** (wrk, 2 threads, 50 connections, %d s per app, `--latency`): each app served alone on 127.0.0.1 by `bench/cmd/server`; *× bare* is the ratio to the bare framework measured in the same run.\n", wrkSeconds)
+	fmt.Fprintf(w, "- The machine is shared with other engineers' builds and tests and wrk runs on the same cores as the server, so absolute numbers are noisy: prefer the ratios, which compare runs made minutes apart.\n\n")
+}
+
+func nproc() int {
+	out, err := exec.Command("nproc").Output()
+	if err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(out))); err == nil {
+			return n
+		}
+	}
+	return runtime.NumCPU()
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+func (d data) get(unit, name string) (stat, bool) {
+	s, ok := d.bench[unit][name]
+	return s, ok
+}
+
+func benchName(variant string, a bench.App) string { return "Apps/" + variant + "/" + a.Name }
+
+// bareOf returns the bare app of a's framework.
+func bareOf(a bench.App) bench.App {
+	for _, b := range bench.Apps() {
+		if b.Framework == a.Framework && b.Bare() {
+			return b
+		}
+	}
+	return a
+}
+
+// overhead returns a's cost minus its bare framework's, in unit.
+func (d data) overhead(unit, variant string, a bench.App) (float64, bool) {
+	s, ok1 := d.get(unit, benchName(variant, a))
+	b, ok2 := d.get(unit, benchName(variant, bareOf(a)))
+	return s.v - b.v, ok1 && ok2
+}
+
+func (d data) loopback(variant string, a bench.App) (wrkRun, bool) {
+	r, ok := d.wrk[variant+" "+a.Name]
+	return r, ok && !r.invalid && r.rps > 0
+}
+
+func (d data) ratio(variant string, a, b bench.App) (float64, bool) {
+	ra, ok1 := d.loopback(variant, a)
+	rb, ok2 := d.loopback(variant, b)
+	return ra.rps / rb.rps, ok1 && ok2
+}
+
+func ns(v float64) string {
+	v *= 1e9
+	switch {
+	case math.Abs(v) >= 1e6:
+		return fmt.Sprintf("%.2f ms", v/1e6)
+	case math.Abs(v) >= 1e4:
+		return fmt.Sprintf("%.1f µs", v/1e3)
+	case math.Abs(v) >= 1e3:
+		return fmt.Sprintf("%.2f µs", v/1e3)
+	}
+	return fmt.Sprintf("%.0f ns", v)
+}
+
+func signed(s string, v float64) string {
+	if v >= 0 {
+		return "+" + s
+	}
+	return s
+}
+
+func writeTable(w io.Writer, d data) {
+	fmt.Fprintf(w, "| framework | library | store |")
+	for _, v := range variants {
+		fmt.Fprintf(w, " %s: ns/req | +ns | allocs (+) |", v.title)
+	}
+	for _, v := range variants {
+		fmt.Fprintf(w, " %s: req/s (× bare) | p99 |", v.title)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "|---|---|---|")
+	for range variants {
+		fmt.Fprintf(w, "--:|--:|--:|")
+	}
+	for range variants {
+		fmt.Fprintf(w, "--:|--:|")
+	}
+	fmt.Fprintln(w)
+	for _, a := range bench.Apps() {
+		store := a.Store
+		if store == "" {
+			store = "–"
+		}
+		lib := a.Library
+		if a.Library == "sessionkit" {
+			lib = "**sessionkit**"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s |", a.Framework, lib, store)
+		for _, v := range variants {
+			t, ok := d.get("sec/op", benchName(v.key, a))
+			if !ok {
+				fmt.Fprintf(w, " – | – | – |")
+				continue
+			}
+			al, _ := d.get("allocs/op", benchName(v.key, a))
+			if a.Bare() {
+				fmt.Fprintf(w, " %s | | %.0f |", ns(t.v), al.v)
+				continue
+			}
+			o, _ := d.overhead("sec/op", v.key, a)
+			oa, _ := d.overhead("allocs/op", v.key, a)
+			fmt.Fprintf(w, " %s | %s | %.0f (%s) |", ns(t.v), signed(ns(o), o), al.v, signed(fmt.Sprintf("%.0f", oa), oa))
+		}
+		for _, v := range variants {
+			r, ok := d.loopback(v.key, a)
+			if !ok {
+				if run, present := d.wrk[v.key+" "+a.Name]; present && run.invalid {
+					fmt.Fprintf(w, " failed | |")
+				} else {
+					fmt.Fprintf(w, " – | – |")
+				}
+				continue
+			}
+			cell := fmt.Sprintf("%.0f", r.rps)
+			if !a.Bare() {
+				if x, ok := d.ratio(v.key, a, bareOf(a)); ok {
+					cell += fmt.Sprintf(" (%.2f×)", x)
+				}
+			}
+			if r.errors > 0 || r.non2xx > 0 {
+				cell += fmt.Sprintf(" ⚠ %d socket errors, %d non-2xx", r.errors, r.non2xx)
+			}
+			fmt.Fprintf(w, " %s | %s |", cell, r.p99.Round(10*time.Microsecond))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
+}
+
+// check is one target's verdict.
+type check struct {
+	ok      bool
+	missing bool
+	text    string
+}
+
+func (c check) String() string {
+	switch {
+	case c.missing:
+		return "➖ not measured: " + c.text
+	case c.ok:
+		return "✅ met: " + c.text
+	}
+	return "❌ missed: " + c.text
+}
+
+func app(name string) bench.App {
+	a, ok := bench.Lookup(name)
+	if !ok {
+		panic("report: no app " + name)
+	}
+	return a
+}
+
+func writeTargets(w io.Writer, d data) {
+	fmt.Fprintf(w, "## Targets (checked on this run)\n\n")
+	var checks []check
+	frameworks := []struct{ key, title string }{{"nethttp", "net/http"}, {"gin", "Gin"}, {"echo", "Echo"}, {"fiber", "Fiber"}}
+
+	// Memory store overhead against the fastest peer of the framework.
+	for _, fw := range frameworks {
+		sk := app(fw.key + "/sessionkit-memory")
+		for _, v := range variants {
+			o, ok := d.overhead("sec/op", v.key, sk)
+			oa, _ := d.overhead("allocs/op", v.key, sk)
+			best, bestName := math.Inf(1), ""
+			for _, p := range bench.Apps() {
+				if p.Framework != sk.Framework || p.Bare() || p.Library == "sessionkit" {
+					continue
+				}
+				if po, ok := d.overhead("sec/op", v.key, p); ok && po < best {
+					best, bestName = po, p.Library+" "+p.Store
+				}
+			}
+			if !ok || bestName == "" {
+				checks = append(checks, check{missing: true, text: fmt.Sprintf("%s memory overhead (%s)", fw.title, v.title)})
+				continue
+			}
+			checks = append(checks, check{ok: o <= best/10,
+				text: fmt.Sprintf("%s, %s: sessionkit memory overhead %s ≤ one tenth of the fastest peer's (%s: %s, a tenth: %s)", fw.title, v.title, ns(o), bestName, ns(best), ns(best/10))})
+			checks = append(checks, check{ok: o <= 2e-6,
+				text: fmt.Sprintf("%s, %s: sessionkit memory overhead %s ≤ 2 µs", fw.title, v.title, ns(o))})
+			checks = append(checks, check{ok: oa <= 25,
+				text: fmt.Sprintf("%s, %s: sessionkit memory overhead %.0f allocs ≤ 25", fw.title, v.title, oa)})
+		}
+	}
+	// Loopback throughput against the bare framework.
+	for _, fw := range frameworks {
+		sk := app(fw.key + "/sessionkit-memory")
+		for _, v := range variants {
+			x, ok := d.ratio(v.key, sk, bareOf(sk))
+			if !ok {
+				checks = append(checks, check{missing: true, text: fmt.Sprintf("%s loopback (%s)", fw.title, v.title)})
+				continue
+			}
+			checks = append(checks, check{ok: x >= 0.85,
+				text: fmt.Sprintf("%s, %s: sessionkit memory serves %.2f× the bare framework's req/s over loopback (≥ 0.85×)", fw.title, v.title, x)})
+		}
+	}
+	// Redis.
+	switch d.roundTrips {
+	case "PASS":
+		checks = append(checks, check{ok: true, text: "Redis store: exactly one round trip to load (HGETALL) and one to save (EVALSHA) per steady request, through the net/http and Gin middleware (TestRedisRoundTrips)"})
+	case "":
+		checks = append(checks, check{missing: true, text: "Redis round trips (TestRedisRoundTrips)"})
+	default:
+		checks = append(checks, check{text: "Redis store: TestRedisRoundTrips failed (see its output in run.sh's log)"})
+	}
+	skr, scsr := app("nethttp/sessionkit-redis"), app("nethttp/scs-redis")
+	for _, v := range variants {
+		o, ok1 := d.overhead("sec/op", v.key, skr)
+		p, ok2 := d.overhead("sec/op", v.key, scsr)
+		if !ok1 || !ok2 {
+			checks = append(checks, check{missing: true, text: "Redis in-process overhead (" + v.title + ")"})
+		} else {
+			checks = append(checks, check{ok: o <= 0.85*p,
+				text: fmt.Sprintf("net/http, %s: sessionkit Redis overhead %s ≤ 0.85× scs goredisstore's %s (%.2f×)", v.title, ns(o), ns(p), o/p)})
+		}
+		x, ok := d.ratio(v.key, skr, scsr)
+		if !ok {
+			checks = append(checks, check{missing: true, text: "Redis loopback (" + v.title + ")"})
+		} else {
+			checks = append(checks, check{ok: x >= 1.3,
+				text: fmt.Sprintf("net/http, %s: sessionkit Redis serves %.2f× scs goredisstore's req/s over loopback (≥ 1.3×)", v.title, x)})
+		}
+	}
+	// Cached store.
+	mem, ok1 := d.get("sec/op", "StoreLoad/memory")
+	hit, ok2 := d.get("sec/op", "StoreLoad/cached-hit")
+	if !ok1 || !ok2 {
+		checks = append(checks, check{missing: true, text: "cached-store hit (BenchmarkStoreLoad)"})
+	} else {
+		checks = append(checks, check{ok: hit.v <= 2*mem.v,
+			text: fmt.Sprintf("a CachedStore hit (over SQLite) costs %s ≤ 2× a MemoryStore load's %s (%.2f×)", ns(hit.v), ns(mem.v), hit.v/mem.v)})
+	}
+	for _, c := range checks {
+		fmt.Fprintf(w, "- %s\n", c)
+	}
+	fmt.Fprintln(w)
+}
