@@ -258,6 +258,8 @@ func runBadInput(t *testing.T, h Harness, newStore func(t *testing.T) core.Store
 				{"quoted b then a", []string{`session="` + idb + `"; session=` + ida}, "2"},
 				{"unknown then a", []string{"session=" + unknown + "; session=" + ida}, "0"},
 				{"a then unknown", []string{"session=" + ida + "; session=" + unknown}, "1"},
+				{"garbage line, b line", []string{"session=x", "session=" + idb}, "2"},
+				{"b line, a line", []string{"session=" + idb, "session=" + ida}, "2"},
 			} {
 				rc := rawClient(t, e.url)
 				w := e.store.Writes()
