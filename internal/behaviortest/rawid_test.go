@@ -1,0 +1,70 @@
+package behaviortest_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/internal/behaviortest"
+)
+
+func TestNoRawIDMemoryStore(t *testing.T) {
+	t.Parallel()
+	st := core.NewMemoryStore()
+	t.Cleanup(func() { st.Close() })
+	behaviortest.CheckNoRawID(t, st, func(t *testing.T) []string {
+		var out []string
+		err := st.Iterate(context.Background(), func(key string, data []byte) bool {
+			out = append(out, key, string(data))
+			return true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	})
+}
+
+func TestNoRawIDFileStore(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st, err := core.NewFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	behaviortest.CheckNoRawID(t, st, func(t *testing.T) []string {
+		var out []string
+		err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			out = append(out, d.Name(), string(b))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	})
+}
+
+func TestTooLargeMemoryStore(t *testing.T) {
+	t.Parallel()
+	st := core.NewMemoryStore(core.WithMemoryMaxRecordSize(4096))
+	t.Cleanup(func() { st.Close() })
+	behaviortest.CheckTooLarge(t, st, 4096)
+}
+
+func TestTooLargeFileStore(t *testing.T) {
+	t.Parallel()
+	st, err := core.NewFileStore(t.TempDir(), core.WithFileMaxSize(4096))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	behaviortest.CheckTooLarge(t, st, 4096)
+}
