@@ -185,7 +185,9 @@ func TestOpenErrors(t *testing.T) {
 		{name: "file dir is a file", configErr: true, words: []string{"file.dir", "not a directory"},
 			cfg: func(*testing.T) Config { return Config{Backend: "file", File: FileConfig{Dir: regular}} }},
 		{name: "file dir under a file", configErr: true, words: []string{"file.dir", "not a directory"},
-			cfg: func(*testing.T) Config { return Config{Backend: "file", File: FileConfig{Dir: filepath.Join(regular, "a", "b")}} }},
+			cfg: func(*testing.T) Config {
+				return Config{Backend: "file", File: FileConfig{Dir: filepath.Join(regular, "a", "b")}}
+			}},
 		{name: "database parent is a file", configErr: true, words: []string{"database.path", "not a directory"},
 			cfg: func(*testing.T) Config {
 				return Config{Backend: "database", Database: DatabaseConfig{Path: filepath.Join(regular, "s.db")}}
@@ -216,7 +218,9 @@ func TestOpenErrors(t *testing.T) {
 				return Config{Backend: "memcache", Memcache: MemcacheConfig{Servers: []string{memcacheAddr(t), down}}}
 			}},
 		{name: "memcache empty servers", configErr: true, words: []string{"memcache.servers"},
-			cfg: func(*testing.T) Config { return Config{Backend: "memcache", Memcache: MemcacheConfig{Servers: []string{}}} }},
+			cfg: func(*testing.T) Config {
+				return Config{Backend: "memcache", Memcache: MemcacheConfig{Servers: []string{}}}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

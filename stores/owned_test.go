@@ -1,0 +1,115 @@
+package stores
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/storetest"
+)
+
+// TestConformance runs the store conformance suite on the stores Open
+// wraps with the client it made (Redis, memcached). The suite expects
+// SaveDelta and Touch to work, so the wrapper around a store without them
+// is checked by TestOwnedStoreUnsupported instead.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		url  func(t *testing.T) string
+	}{
+		{"redis", func(t *testing.T) string { return "redis://" + redisAddr(t) + "?prefix=" + uniquePrefix() }},
+		{"redis cluster", func(t *testing.T) string { return "redis://" + redisClusterAddrs(t) + "?prefix=" + uniquePrefix() }},
+		{"memcache", func(t *testing.T) string { return "memcache://" + memcacheAddr(t) + "?prefix=" + uniquePrefix() }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			storetest.Run(t, func(t *testing.T) core.Store {
+				s, err := OpenURL(t.Context(), tt.url(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() {
+					if cs, ok := s.(core.ClearStore); ok {
+						cs.Clear(context.Background())
+					}
+					s.(*ownedStore).Close()
+				})
+				return s
+			})
+		})
+	}
+}
+
+// basicStore hides every optional capability of the store inside it.
+type basicStore struct{ s core.Store }
+
+func (b basicStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	return b.s.Load(ctx, key)
+}
+
+func (b basicStore) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	return b.s.Save(ctx, key, data, expiry)
+}
+
+func (b basicStore) Delete(ctx context.Context, key string) error { return b.s.Delete(ctx, key) }
+
+// TestOwnedStoreUnsupported checks that the wrapper reports a capability
+// its inner store lacks as core.ErrNotSupported (and not as success), that
+// a done context and a closed store take precedence, and that Close
+// releases the client once.
+func TestOwnedStoreUnsupported(t *testing.T) {
+	t.Parallel()
+	mem := core.NewMemoryStore()
+	var released atomic.Int32
+	s := &ownedStore{inner: basicStore{mem}, release: func() error {
+		released.Add(1)
+		return mem.Close()
+	}}
+	calls := map[string]func(ctx context.Context) error{
+		"SaveDelta": func(ctx context.Context) error {
+			return s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: storetest.Header(false, time.Now().Add(time.Minute))})
+		},
+		"Touch":   func(ctx context.Context) error { return s.Touch(ctx, "k", time.Now().Add(time.Minute)) },
+		"TTL":     func(ctx context.Context) error { _, _, err := s.TTL(ctx, "k"); return err },
+		"Iterate": func(ctx context.Context) error { return s.Iterate(ctx, func(string, []byte) bool { return true }) },
+		"Count":   func(ctx context.Context) error { _, err := s.Count(ctx); return err },
+		"Clear":   func(ctx context.Context) error { return s.Clear(ctx) },
+		"Cleanup": func(ctx context.Context) error { _, err := s.Cleanup(ctx); return err },
+	}
+	canceled, cancel := context.WithCancel(t.Context())
+	cancel()
+	for name, call := range calls {
+		if err := call(t.Context()); !errors.Is(err, core.ErrNotSupported) {
+			t.Errorf("%s: got %v, want core.ErrNotSupported", name, err)
+		}
+		if err := call(canceled); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a canceled context: got %v, want context.Canceled", name, err)
+		}
+	}
+	// The helpers fall back to the basic methods when a capability is
+	// not supported.
+	ctx := t.Context()
+	if err := s.Save(ctx, "k", storetest.Record(time.Now().Add(time.Minute), "a", "1"), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if ttl, found, err := core.StoreTTL(ctx, s, "k", time.Now()); err != nil || !found || ttl <= 0 {
+		t.Errorf("StoreTTL = %v, %v, %v; want the record's TTL", ttl, found, err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close #%d: %v", i+1, err)
+		}
+	}
+	if n := released.Load(); n != 1 {
+		t.Errorf("release called %d times, want 1", n)
+	}
+	for name, call := range calls {
+		if err := call(t.Context()); !errors.Is(err, core.ErrClosed) {
+			t.Errorf("%s after Close: got %v, want core.ErrClosed", name, err)
+		}
+	}
+}
