@@ -52,8 +52,9 @@ const (
 // Viper as the inside of a "session:" section (see the package example).
 //
 // Only the section of the selected backend is read and checked; the others
-// may be left empty or hold settings for another environment. A Config is a
-// plain value: copy it freely.
+// may be left empty or hold settings for another environment. A Config and
+// its sections are plain values: copy them freely; reading one from several
+// goroutines at once is safe.
 type Config struct {
 	// Backend selects the store: "memory", "file", "database" (or its alias
 	// "sqlite"), "redis" or "memcache". Case does not matter. Required.

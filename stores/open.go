@@ -29,13 +29,16 @@ import (
 // field, found before anything is opened; a default is never put in place
 // of a bad value. Open then makes sure the backend can be used, so that a
 // wrong address fails at startup rather than at the first request: it
-// pings the Redis or memcached servers (within ctx and the client's
-// timeouts) and creates the directory of a file store or of an SQLite
+// pings the Redis servers (within ctx and [RedisDialTimeout]) or every
+// memcached server (within [MemcacheTimeout]; gomemcache takes no context),
+// and creates the directory of a file store or of an SQLite
 // database when missing. Those failures do not match ErrConfig.
 //
 // The store returned passes every optional capability of its backend
 // through (core.DeltaStore, core.TouchStore and the others); memcached's
-// missing ones report core.ErrNotSupported as memcachestore does.
+// missing ones report core.ErrNotSupported as memcachestore does. Like
+// every store of sessionkit, it is safe for concurrent use by multiple
+// goroutines.
 func Open(ctx context.Context, cfg Config) (core.Store, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("stores: open: %w", err)
