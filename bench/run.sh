@@ -174,7 +174,14 @@ if [ "$skip" != wrk ]; then
 fi
 
 # --- report ----------------------------------------------------------------
-go run ./cmd/report -benchstat "$stats" -wrk "$work/wrk.tsv" -roundtrips "$roundtrips" \
+rev=$(git -C .. rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git -C .. status --porcelain -- core ginsession echosession fibersession stores 2>/dev/null | wc -l)
+if [ "$dirty" -gt 0 ]; then
+	rev="commit $rev with $dirty uncommitted changes under core, the middleware and the stores"
+else
+	rev="commit $rev"
+fi
+go run ./cmd/report -rev "$rev" -benchstat "$stats" -wrk "$work/wrk.tsv" -roundtrips "$roundtrips" \
 	-count "$count" -wrk-seconds "$wrk_seconds" >"$work/report.md"
 cat "$work/report.md"
 {

@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	report -benchstat stats.csv -wrk wrk.tsv -roundtrips PASS|FAIL [-count 6] [-wrk-seconds 10]
+//	report -benchstat stats.csv -wrk wrk.tsv -roundtrips PASS|FAIL [-count 6] [-wrk-seconds 10] [-rev REV]
 //
 // stats.csv is `benchstat -format csv` of the BenchmarkApps and
 // BenchmarkStoreLoad runs; wrk.tsv has one line per loopback run:
@@ -71,6 +71,7 @@ func run() error {
 	roundTrips := flag.String("roundtrips", "", "result of TestRedisRoundTrips: PASS or FAIL")
 	count := flag.Int("count", 6, "the -count of the benchmark run (for the header)")
 	wrkSeconds := flag.Int("wrk-seconds", 10, "seconds per wrk run (for the header)")
+	rev := flag.String("rev", "", "the revision measured (for the header)")
 	flag.Parse()
 
 	d := data{bench: map[string]map[string]stat{}, wrk: map[string]wrkRun{}, roundTrips: *roundTrips}
@@ -86,7 +87,7 @@ func run() error {
 	}
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
-	writeHeader(w, *count, *wrkSeconds)
+	writeHeader(w, *count, *wrkSeconds, *rev)
 	writeTable(w, d)
 	writeTargets(w, d)
 	return nil
@@ -163,9 +164,13 @@ func readWrk(path string, out map[string]wrkRun) error {
 	return nil
 }
 
-func writeHeader(w io.Writer, count, wrkSeconds int) {
+func writeHeader(w io.Writer, count, wrkSeconds int, rev string) {
 	fmt.Fprintf(w, "# sessionkit benchmarks\n\n")
-	fmt.Fprintf(w, "Written by `bench/run.sh` on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "Written by `bench/run.sh` on %s", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	if rev != "" {
+		fmt.Fprintf(w, ", measuring %s", rev)
+	}
+	fmt.Fprintf(w, ".\n\n")
 	fmt.Fprintf(w, "Machine: %d CPUs (nproc), %s, %s, %s/%s.\n\n", nproc(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "Scenario: a returning user's request reads the session cookie, loads the session, increments an integer counter in it, saves it and answers with the counter; *steady* is one user, *10k* spreads the requests over 10,000 existing sessions (seeded through each app, cycled in order).\n\n")
 	fmt.Fprintf(w, "- **In-process** (`go test -bench BenchmarkApps -benchmem -count %d`, medians by benchstat): the app's handler called directly (httptest requests for net/http, Gin and Echo; `app.Handler()` with a `fasthttp.RequestCtx` for Fiber). *+ns* and *+allocs* are the overhead over the same framework's bare app.\n", count)
