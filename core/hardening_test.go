@@ -373,3 +373,83 @@ func TestUnencodableValue(t *testing.T) {
 		t.Fatalf("%d records, want only the first session's", n)
 	}
 }
+
+// TestMaxSizeCountsWholeRecord checks that WithMaxSize bounds the record a
+// commit leaves, not only the values the request changed: a session cannot
+// grow past the limit one request at a time, the bound is exact, and a
+// commit that only deletes is never refused.
+func TestMaxSizeCountsWholeRecord(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := NewMemoryStore(WithMemoryCleanupInterval(0))
+	t.Cleanup(func() { st.Close() })
+	managers := map[int]*Manager{}
+	mgr := func(limit int) *Manager {
+		if managers[limit] == nil {
+			managers[limit] = NewManager(st, WithLogger(slog.New(slog.DiscardHandler)), WithMaxSize(limit))
+		}
+		return managers[limit]
+	}
+	commitWith := func(limit int, token string, set map[string]any, del ...string) (string, error) {
+		s, err := mgr(limit).Load(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range set {
+			s.Set(k, v)
+		}
+		for _, k := range del {
+			s.Delete(k)
+		}
+		res, err := mgr(limit).Commit(ctx, s)
+		return res.Token, err
+	}
+	recordLen := func(token string) int {
+		data, found, err := st.Load(ctx, storeKey(token))
+		if err != nil || !found {
+			t.Fatalf("no record: %v", err)
+		}
+		return len(data)
+	}
+
+	tok, err := commitWith(1000, "", map[string]any{"a": strings.Repeat("a", 600)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := recordLen(tok)
+	if _, err := commitWith(1000, tok, map[string]any{"b": strings.Repeat("b", 600)}); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("growing the session past the limit in a second request: %v, want ErrTooLarge", err)
+	}
+	if recordLen(tok) != before {
+		t.Fatal("the refused commit changed the record")
+	}
+	// Replacing a value is counted once.
+	if _, err := commitWith(1000, tok, map[string]any{"a": strings.Repeat("c", 600)}); err != nil {
+		t.Fatalf("replacing a value within the limit: %v", err)
+	}
+
+	// The bound is exact: a record of L bytes passes a limit of L, not L-1.
+	set := map[string]any{"x": strings.Repeat("x", 300), "y": 42, "z": []string{"p", "q"}}
+	big, err := commitWith(1<<20, "", set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := recordLen(big)
+	if _, err := commitWith(l, "", set); err != nil {
+		t.Fatalf("a %d-byte record under WithMaxSize(%d): %v", l, l, err)
+	}
+	if _, err := commitWith(l-1, "", set); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("a %d-byte record under WithMaxSize(%d): %v, want ErrTooLarge", l, l-1, err)
+	}
+	// Adding to an existing session: exact too.
+	if _, err := commitWith(l-1, big, map[string]any{"w": true}); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("adding to a %d-byte session under WithMaxSize(%d): %v, want ErrTooLarge", l, l-1, err)
+	}
+	// A session already over a (lowered) limit may still shrink.
+	if _, err := commitWith(100, big, nil, "x"); err != nil {
+		t.Fatalf("deleting from a session over the limit: %v", err)
+	}
+	if n := recordLen(big); n >= l {
+		t.Fatalf("the record did not shrink: %d bytes", n)
+	}
+}

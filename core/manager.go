@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -148,7 +149,7 @@ func (m *Manager) decode(s *Session, data []byte, now time.Time) error {
 			derr = fmt.Errorf("key %q: %w", key, err)
 			return
 		}
-		s.items = append(s.items, item{key: string(key), val: v, deadline: deadline})
+		s.items = append(s.items, item{key: string(key), val: v, deadline: deadline, size: entrySize(len(key), len(entry))})
 	})
 	if err != nil {
 		return err
@@ -387,8 +388,16 @@ func (m *Manager) expireResult(res *CommitResult) {
 	res.Cookie = ck
 }
 
+// entrySize is the number of bytes an entry takes in a record.
+func entrySize(keyLen, entryLen int) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], uint64(keyLen)) + keyLen + binary.PutUvarint(b[:], uint64(entryLen)) + entryLen
+}
+
 // encode turns the changed items of s (all live items when full) into
-// record entries sharing one buffer, and lists the deleted keys.
+// record entries sharing one buffer, and lists the deleted keys. It
+// enforces WithMaxSize on the whole record the commit leaves: the encoded
+// entries plus, for a delta, the unchanged entries as loaded.
 func (m *Manager) encode(s *Session, now time.Time, full bool) ([]Entry, []string, error) {
 	n := 0
 	for i := range s.items {
@@ -401,6 +410,7 @@ func (m *Manager) encode(s *Session, now time.Time, full bool) ([]Entry, []strin
 	var offs [16]int
 	ends := offs[:0]
 	buf := make([]byte, 0, 32*n+16)
+	total := RecordHeaderSize
 	for i := range s.items {
 		it := &s.items[i]
 		expired := !it.deadline.IsZero() && !now.Before(it.deadline)
@@ -410,20 +420,31 @@ func (m *Manager) encode(s *Session, now time.Time, full bool) ([]Entry, []strin
 				del = append(del, it.key)
 			}
 			continue
-		case expired || (!full && it.state != stateSet):
+		case expired:
+			continue
+		case !full && it.state != stateSet:
+			total += it.size // kept in the record as loaded
 			continue
 		}
+		start := len(buf)
 		buf = EncodeEntry(buf, it.deadline, nil)
 		var err error
 		buf, err = m.cfg.codec.Encode(buf, it.val)
 		if err != nil {
 			return nil, nil, fmt.Errorf("core: session key %q: %w", it.key, err)
 		}
-		if len(buf) > m.cfg.maxSize {
+		it.size = entrySize(len(it.key), len(buf)-start)
+		total += it.size
+		if total > m.cfg.maxSize {
 			return nil, nil, fmt.Errorf("%w: over the %d-byte limit set by WithMaxSize", ErrTooLarge, m.cfg.maxSize)
 		}
 		entries = append(entries, Entry{Key: it.key})
 		ends = append(ends, len(buf))
+	}
+	// Checked again with the unchanged entries counted in full; a commit
+	// that sets nothing only shrinks the record and is never refused.
+	if len(entries) > 0 && total > m.cfg.maxSize {
+		return nil, nil, fmt.Errorf("%w: over the %d-byte limit set by WithMaxSize", ErrTooLarge, m.cfg.maxSize)
 	}
 	start := 0
 	for i := range entries {

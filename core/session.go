@@ -23,6 +23,7 @@ type item struct {
 	val      any
 	deadline time.Time // the key's own deadline; zero: none
 	state    itemState
+	size     int // bytes the entry takes in the stored record, as loaded or last encoded
 }
 
 // Session is one user's session during one request. It is created by the
