@@ -53,55 +53,71 @@ free_port() {
 	done
 }
 
-wait_port() {
+# --- servers ---------------------------------------------------------------
+wait_port() { # port pid: waits until port listens, fails if pid exits
 	local i
-	for i in $(seq 1 100); do
+	for i in $(seq 1 200); do
 		port_busy "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.1
 	done
-	echo "scripts/test.sh: nothing listens on 127.0.0.1:$1" >&2
 	return 1
 }
 
-# --- servers ---------------------------------------------------------------
-start_redis() { # port [extra args...]
-	local port=$1
+# start_server NAME CMD...: starts CMD with {PORT} replaced by a free port,
+# retrying on another port if it does not come up (a port taken meanwhile),
+# and sets $port.
+start_server() {
+	local name=$1 attempt
 	shift
-	mkdir -p "$work/redis-$port"
-	redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
-		--dir "$work/redis-$port" --logfile "$work/redis-$port/log" "$@" &
-	pids+=($!)
-	wait_port "$port"
+	for attempt in 1 2 3 4 5; do
+		port=$(free_port)
+		mkdir -p "$work/$name-$port"
+		"${@//\{PORT\}/$port}" &
+		local pid=$!
+		if wait_port "$port" "$pid"; then
+			pids+=("$pid")
+			return 0
+		fi
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		echo "scripts/test.sh: $name did not start on port $port (attempt $attempt)" >&2
+		tail -5 "$work/$name-$port/log" 2>/dev/null >&2 || true
+	done
+	echo "scripts/test.sh: could not start $name" >&2
+	return 1
 }
 
-rport=$(free_port)
-start_redis "$rport"
-export SESSIONKIT_REDIS_ADDR="127.0.0.1:$rport"
+redis_args=(--bind 127.0.0.1 --port "{PORT}" --save "" --appendonly no --dir "$work/redis-{PORT}" --logfile "$work/redis-{PORT}/log")
+
+start_server redis redis-server "${redis_args[@]}"
+export SESSIONKIT_REDIS_ADDR="127.0.0.1:$port"
 log "redis-server on $SESSIONKIT_REDIS_ADDR"
 
 cluster=()
 for _ in 1 2 3; do
-	cp=$(free_port)
-	start_redis "$cp" --cluster-enabled yes --cluster-config-file "$work/redis-$cp/nodes.conf" --cluster-node-timeout 2000
-	cluster+=("127.0.0.1:$cp")
+	start_server redis redis-server "${redis_args[@]}" --cluster-enabled yes \
+		--cluster-config-file "$work/redis-{PORT}/nodes.conf" --cluster-node-timeout 2000
+	cluster+=("127.0.0.1:$port")
 done
 redis-cli --cluster create "${cluster[@]}" --cluster-replicas 0 --cluster-yes >"$work/cluster-create.log" 2>&1 || {
 	cat "$work/cluster-create.log" >&2
 	exit 1
 }
-for i in $(seq 1 100); do
+for i in $(seq 1 101); do
 	redis-cli -p "${cluster[0]#*:}" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break
+	if [ "$i" = 101 ]; then
+		echo "scripts/test.sh: the redis cluster did not reach cluster_state:ok" >&2
+		exit 1
+	fi
 	sleep 0.1
 done
 export SESSIONKIT_REDIS_CLUSTER_ADDRS
 SESSIONKIT_REDIS_CLUSTER_ADDRS=$(IFS=,; echo "${cluster[*]}")
 log "redis cluster on $SESSIONKIT_REDIS_CLUSTER_ADDRS"
 
-mport=$(free_port)
-memcached -l 127.0.0.1 -p "$mport" -U 0 -m 64 -u root &
-pids+=($!)
-wait_port "$mport"
-export SESSIONKIT_MEMCACHE_ADDR="127.0.0.1:$mport"
+start_server memcached memcached -l 127.0.0.1 -p "{PORT}" -U 0 -m 64 -u root
+export SESSIONKIT_MEMCACHE_ADDR="127.0.0.1:$port"
 log "memcached on $SESSIONKIT_MEMCACHE_ADDR"
 
 # Fault tests start and kill their own servers with these binaries.
