@@ -277,7 +277,8 @@ func (a *app) page(s *core.Session, status int, name string, d data) result {
 	return result{status: status, body: buf.Bytes()}
 }
 
-// human formats whole days as days and anything else as a duration.
+// human formats whole days as days and drops a duration's zero minutes and
+// seconds: "30 days", "1h", "1m", "2s".
 func human(d time.Duration) string {
 	const day = 24 * time.Hour
 	switch {
@@ -286,7 +287,14 @@ func human(d time.Duration) string {
 	case d > day && d%day == 0:
 		return fmt.Sprintf("%d days", d/day)
 	}
-	return d.String()
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 func envOr(name, def string) string {
@@ -298,11 +306,15 @@ func envOr(name, def string) string {
 
 // redact hides a password in the store URL before it is logged.
 func redact(s string) string {
-	if u, err := url.Parse(s); err == nil {
+	u, err := url.Parse(s)
+	if err != nil {
+		scheme, _, _ := strings.Cut(s, ":")
+		return scheme + ":..."
+	}
+	if _, ok := u.User.Password(); ok {
 		return u.Redacted()
 	}
-	scheme, _, _ := strings.Cut(s, ":")
-	return scheme + ":..."
+	return s
 }
 
 var pages = template.Must(template.New("").Parse(`
