@@ -93,6 +93,7 @@ func (s *server) start(t *testing.T) {
 		"-otp-ttl", otpTTL.String(),
 	)
 	s.cmd.Env = append(os.Environ(), "SESSION_STORE=") // the flag decides
+	s.cmd.Dir = filepath.Dir(s.bin)                    // nothing lands in the package directory
 	s.cmd.Stdout = s.out
 	s.cmd.Stderr = s.out
 	if err := s.cmd.Start(); err != nil {
