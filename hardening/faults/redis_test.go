@@ -19,8 +19,8 @@ import (
 // answered whatever the store does. Both leave room for a loaded CI
 // machine running the race detector.
 const (
-	requestDeadline = 500 * time.Millisecond
-	answerBound     = 1500 * time.Millisecond
+	requestDeadline = time.Second
+	answerBound     = 3 * time.Second
 )
 
 // sessionKeyRE matches the hashed-key prefix core puts in its errors.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -79,7 +81,8 @@ func (s *Store) ready(ctx context.Context, op string) error {
 // get fetches the item under ik; a miss is (nil, nil). Any other failure,
 // a dead server included, is an error, never a miss.
 func (s *Store) get(op, ik string) (*memcache.Item, error) {
-	it, err := s.client.Get(ik)
+	var it *memcache.Item
+	err := s.retryStale(func() (err error) { it, err = s.client.Get(ik); return err })
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return nil, nil
 	}
@@ -117,7 +120,7 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.T
 		return err
 	}
 	it := &memcache.Item{Key: s.itemKey(key), Value: data, Expiration: expiration(expiry, time.Now())}
-	if err := s.client.Set(it); err != nil {
+	if err := s.retryStale(func() error { return s.client.Set(it) }); err != nil {
 		return s.writeErr("save", "set", len(data), err)
 	}
 	return nil
@@ -129,7 +132,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.ready(ctx, "delete"); err != nil {
 		return err
 	}
-	err := s.client.Delete(s.itemKey(key))
+	err := s.retryStale(func() error { return s.client.Delete(s.itemKey(key)) })
 	if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
 		return fmt.Errorf("memcachestore: delete: %w", err)
 	}
@@ -174,11 +177,12 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *core.Delta) error 
 		}
 		verb := "add"
 		if it == nil {
-			err = s.client.Add(&memcache.Item{Key: ik, Value: data, Expiration: expiration(expiry, now)})
+			item := &memcache.Item{Key: ik, Value: data, Expiration: expiration(expiry, now)}
+			err = s.retryStale(func() error { return s.client.Add(item) })
 		} else {
 			verb = "cas"
 			it.Value, it.Expiration = data, expiration(expiry, now)
-			err = s.client.CompareAndSwap(it)
+			err = s.retryStale(func() error { return s.client.CompareAndSwap(it) })
 		}
 		if err == nil {
 			return nil
@@ -223,7 +227,7 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) error {
 			return err
 		}
 		it.Expiration = expiration(expiry, now)
-		err = s.client.CompareAndSwap(it)
+		err = s.retryStale(func() error { return s.client.CompareAndSwap(it) })
 		if err == nil {
 			return nil
 		}
@@ -360,4 +364,33 @@ func expiration(expiry, now time.Time) int32 {
 		abs++
 	}
 	return int32(min(abs, math.MaxInt32))
+}
+
+// retryStale runs fn again when it failed on a stale pooled connection
+// (EOF, connection reset, broken pipe), never on a timeout. Repeating is
+// safe: a stale connection never reached a live server, memcached keeps
+// nothing across a restart, and a repeated cas or add that did land fails
+// as a lost race, which the callers already handle by reading again.
+//
+// A call is repeated at most once per idle connection the client may keep,
+// plus one: gomemcache closes a connection that failed this way, so the
+// last try dials afresh.
+func (s *Store) retryStale(fn func() error) error {
+	idle := s.client.MaxIdleConns
+	if idle < 1 {
+		idle = memcache.DefaultMaxIdleConns
+	}
+	var err error
+	for range idle + 2 {
+		err = fn()
+		if !stale(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func stale(err error) bool {
+	return err != nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE))
 }

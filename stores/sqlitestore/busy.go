@@ -10,15 +10,14 @@ import (
 	"time"
 )
 
-// Retrying SQLITE_BUSY. The connection's busy_timeout already waits inside
-// SQLite for a lock held by another connection or process; the retries
-// below cover what it does not (a busy timeout of zero set by the app, a
-// lock held longer than the timeout, SQLITE_BUSY_SNAPSHOT), bounded both in
-// number and by the context's deadline.
+// Retrying SQLITE_BUSY. SQLite's own busy handler cannot be interrupted
+// when a context is cancelled, so Open keeps it short (busyTimeoutMS) and
+// the waiting happens here instead, where it stops at the context's
+// deadline; without a deadline it stops after busyBudget.
 const (
-	busyRetries    = 8
+	busyBudget     = 5 * time.Second
 	busyBackoffMin = 2 * time.Millisecond
-	busyBackoffMax = 250 * time.Millisecond
+	busyBackoffMax = 100 * time.Millisecond
 )
 
 // SQLite primary result codes (the low byte of an extended code).
@@ -44,16 +43,21 @@ func isBusy(err error) bool {
 }
 
 // retryBusy runs fn until it returns something other than a busy error,
-// at most busyRetries+1 times and never past ctx's deadline.
+// never past ctx's deadline, and for at most busyBudget when ctx has none.
 func retryBusy(ctx context.Context, fn func() error) error {
+	start := time.Now()
 	backoff := busyBackoffMin
-	for attempt := 0; ; attempt++ {
+	for {
 		err := fn()
-		if !isBusy(err) || attempt == busyRetries {
+		if !isBusy(err) {
 			return err
 		}
 		wait := backoff/2 + rand.N(backoff)
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+		if dl, ok := ctx.Deadline(); ok {
+			if time.Until(dl) < wait {
+				return err
+			}
+		} else if time.Since(start)+wait > busyBudget {
 			return err
 		}
 		t := time.NewTimer(wait)

@@ -44,15 +44,19 @@
 // transaction whose first statement is a write, so SQLite grants it the
 // write lock before it reads, and no other writer, in this process or
 // another, can slip in between. Writes of one Store queue in Go; writers
-// of other connections and processes wait in SQLite's busy handler, and
-// SQLITE_BUSY left over is retried a bounded number of times within the
-// context's deadline, so "database is locked" does not reach the
-// application under ordinary contention.
+// of other connections and processes wait briefly in SQLite's busy
+// handler, and SQLITE_BUSY left over is retried until the context's
+// deadline (5 seconds without one), so "database is locked" does not reach
+// the application under ordinary contention, and a lock held by another
+// process never keeps a request past its deadline.
 //
 // That needs WAL mode (readers and the writer do not block each other)
 // and a busy timeout on every connection. Open sets both, with
 // synchronous=NORMAL. With New they are the application's choice: open the
 // database with "_pragma=journal_mode(WAL)" in the DSN (WAL mode persists
 // in the file) and keep a busy timeout (github.com/glebarez/go-sqlite sets
-// 5 seconds unless the DSN says otherwise, e.g. "_pragma=busy_timeout(5000)").
+// 5 seconds unless the DSN says otherwise, e.g. "_pragma=busy_timeout(50)").
+// SQLite's busy wait does not see the request's context: with New, a write
+// can outlive a request's deadline by up to the busy timeout the
+// application set, so keep it short.
 package sqlitestore

@@ -28,8 +28,10 @@ import (
 const DriverName = "sqlite"
 
 // busyTimeoutMS is the busy_timeout [Open] sets on each connection: how
-// long SQLite itself waits for a lock held by another connection.
-const busyTimeoutMS = 5000
+// long SQLite itself waits for a lock held by another connection. It is
+// short because that wait ignores the request's context; longer waits are
+// retried by retryBusy, which stops at the context's deadline.
+const busyTimeoutMS = 50
 
 // iteratePage is how many rows Iterate reads per query.
 const iteratePage = 128
