@@ -173,7 +173,7 @@ func writeHeader(w io.Writer, count, wrkSeconds int, rev string) {
 	fmt.Fprintf(w, ".\n\n")
 	fmt.Fprintf(w, "Machine: %d CPUs (nproc), %s, %s, %s/%s.\n\n", nproc(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "Scenario: a returning user's request reads the session cookie, loads the session, increments an integer counter in it, saves it and answers with the counter; *steady* is one user, *10k* spreads the requests over 10,000 existing sessions (seeded through each app, cycled in order).\n\n")
-	fmt.Fprintf(w, "- **In-process** (`go test -bench BenchmarkApps -benchmem -count %d`, medians by benchstat): the app's handler called directly (httptest requests for net/http, Gin and Echo; `app.Handler()` with a `fasthttp.RequestCtx` for Fiber). *+ns* and *+allocs* are the overhead over the same framework's bare app.\n", count)
+	fmt.Fprintf(w, "- **In-process** (`go test -bench BenchmarkApps -benchmem -count %d`, medians by benchstat): the app's handler called directly (httptest requests for net/http, Gin and Echo; `app.Handler()` with a `fasthttp.RequestCtx` for Fiber). *+ns* and *+allocs* are the overhead over the same framework's bare app; *+cpu-ns* is the overhead in CPU time per request (the process's user and system time over the loop, garbage collection included), which waiting for a busy core does not inflate: the steadier figure here, and the one the memory-store target is checked on (network waits are not CPU time, so compare Redis and SQLite rows by wall time).\n", count)
 	fmt.Fprintf(w, "- **Loopback** (wrk, 2 threads, 50 connections, %d s per app, `--latency`): each app served alone on 127.0.0.1 by `bench/cmd/server`; *× bare* is the ratio to the bare framework measured in the same run.\n", wrkSeconds)
 	fmt.Fprintf(w, "- The machine is shared with other engineers' builds and tests and wrk runs on the same cores as the server, so absolute numbers are noisy: prefer the ratios, which compare runs made minutes apart.\n\n")
 }
@@ -259,7 +259,7 @@ func signed(s string, v float64) string {
 func writeTable(w io.Writer, d data) {
 	fmt.Fprintf(w, "| framework | library | store |")
 	for _, v := range variants {
-		fmt.Fprintf(w, " %s: ns/req | +ns | allocs (+) |", v.title)
+		fmt.Fprintf(w, " %s: ns/req | +ns | +cpu-ns | allocs (+) |", v.title)
 	}
 	for _, v := range variants {
 		fmt.Fprintf(w, " %s: req/s (× bare) | p99 |", v.title)
@@ -267,7 +267,7 @@ func writeTable(w io.Writer, d data) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "|---|---|---|")
 	for range variants {
-		fmt.Fprintf(w, "--:|--:|--:|")
+		fmt.Fprintf(w, "--:|--:|--:|--:|")
 	}
 	for range variants {
 		fmt.Fprintf(w, "--:|--:|")
@@ -286,17 +286,25 @@ func writeTable(w io.Writer, d data) {
 		for _, v := range variants {
 			t, ok := d.get("sec/op", benchName(v.key, a))
 			if !ok {
-				fmt.Fprintf(w, " – | – | – |")
+				fmt.Fprintf(w, " – | – | – | – |")
 				continue
 			}
 			al, _ := d.get("allocs/op", benchName(v.key, a))
 			if a.Bare() {
-				fmt.Fprintf(w, " %s | | %.0f |", ns(t.v), al.v)
+				cpu := ""
+				if c, ok := d.get("cpu-sec/op", benchName(v.key, a)); ok {
+					cpu = "(" + ns(c.v) + ")"
+				}
+				fmt.Fprintf(w, " %s | | %s | %.0f |", ns(t.v), cpu, al.v)
 				continue
 			}
 			o, _ := d.overhead("sec/op", v.key, a)
 			oa, _ := d.overhead("allocs/op", v.key, a)
-			fmt.Fprintf(w, " %s | %s | %.0f (%s) |", ns(t.v), signed(ns(o), o), al.v, signed(fmt.Sprintf("%.0f", oa), oa))
+			cpu := "–"
+			if oc, ok := d.overhead("cpu-sec/op", v.key, a); ok {
+				cpu = signed(ns(oc), oc)
+			}
+			fmt.Fprintf(w, " %s | %s | %s | %.0f (%s) |", ns(t.v), signed(ns(o), o), cpu, al.v, signed(fmt.Sprintf("%.0f", oa), oa))
 		}
 		for _, v := range variants {
 			r, ok := d.loopback(v.key, a)
@@ -358,15 +366,23 @@ func writeTargets(w io.Writer, d data) {
 	for _, fw := range frameworks {
 		sk := app(fw.key + "/sessionkit-memory")
 		for _, v := range variants {
-			o, ok := d.overhead("sec/op", v.key, sk)
+			// CPU time per request when measured: on a shared machine the
+			// wall time also counts the waits for a core.
+			// benchstat reports the cpu-ns/op metric in cpu-sec/op.
+			unit, scale, what := "cpu-sec/op", 1.0, "CPU time"
+			if _, ok := d.overhead(unit, v.key, sk); !ok {
+				unit, scale, what = "sec/op", 1, "wall time"
+			}
+			o, ok := d.overhead(unit, v.key, sk)
+			o *= scale
 			oa, _ := d.overhead("allocs/op", v.key, sk)
 			best, bestName := math.Inf(1), ""
 			for _, p := range bench.Apps() {
 				if p.Framework != sk.Framework || p.Bare() || p.Library == "sessionkit" {
 					continue
 				}
-				if po, ok := d.overhead("sec/op", v.key, p); ok && po < best {
-					best, bestName = po, p.Library+" "+p.Store
+				if po, ok := d.overhead(unit, v.key, p); ok && po*scale < best {
+					best, bestName = po*scale, p.Library+" "+p.Store
 				}
 			}
 			if !ok || bestName == "" {
@@ -374,9 +390,9 @@ func writeTargets(w io.Writer, d data) {
 				continue
 			}
 			checks = append(checks, check{ok: o <= best/10,
-				text: fmt.Sprintf("%s, %s: sessionkit memory overhead %s ≤ one tenth of the fastest peer's (%s: %s, a tenth: %s)", fw.title, v.title, ns(o), bestName, ns(best), ns(best/10))})
+				text: fmt.Sprintf("%s, %s: sessionkit memory overhead %s (%s) ≤ one tenth of the fastest peer's (%s: %s, a tenth: %s)", fw.title, v.title, ns(o), what, bestName, ns(best), ns(best/10))})
 			checks = append(checks, check{ok: o <= 2e-6,
-				text: fmt.Sprintf("%s, %s: sessionkit memory overhead %s ≤ 2 µs", fw.title, v.title, ns(o))})
+				text: fmt.Sprintf("%s, %s: sessionkit memory overhead %s (%s) ≤ 2 µs", fw.title, v.title, ns(o), what)})
 			checks = append(checks, check{ok: oa <= 25,
 				text: fmt.Sprintf("%s, %s: sessionkit memory overhead %.0f allocs ≤ 25", fw.title, v.title, oa)})
 		}
