@@ -56,8 +56,9 @@ func roundTrip(tb testing.TB, s core.Store) {
 	tb.Helper()
 	ctx := context.Background()
 	key := "roundtrip-" + rand.Text()
-	want := storetest.Record(time.Now().Add(time.Minute), "user", "42")
-	if err := s.Save(ctx, key, want, time.Now().Add(time.Minute)); err != nil {
+	exp := time.Now().Add(time.Minute)
+	want := storetest.Record(exp, "user", "42")
+	if err := s.Save(ctx, key, want, exp); err != nil {
 		tb.Fatalf("Save: %v", err)
 	}
 	got, found, err := s.Load(ctx, key)
