@@ -449,15 +449,42 @@ func (c *CachedStore) Save(ctx context.Context, key string, data []byte, expiry 
 
 // SaveDelta applies d to the record under key in the backing store, with
 // its atomic [DeltaStore.SaveDelta] when it has one and otherwise with the
-// fallback of [SaveDelta] (serialized per key within this process), and
-// drops the cached copy whether or not it succeeds.
+// fallback of [SaveDelta] (serialized per key within this process), then
+// applies it to the cached copy (a new session is cached as written). A
+// failed save drops the cached copy.
 func (c *CachedStore) SaveDelta(ctx context.Context, key string, d *Delta) error {
 	if err := c.begin(ctx, "save delta"); err != nil {
 		return err
 	}
 	w := c.beginWrite(key)
 	err := SaveDelta(ctx, c.backing, key, d, c.now())
-	c.endWrite(w, nil)
+	var patch func(*cacheEntry) *cacheEntry
+	if err == nil {
+		// The backing store now holds the delta applied to what it had.
+		// Applied to the cached copy it gives the same record unless
+		// another process wrote in between, which the copy may miss for
+		// as long as any cached copy may: it keeps the age of the read it
+		// came from. A new session is what was just written.
+		patch = func(old *cacheEntry) *cacheEntry {
+			now := c.now()
+			fetched := now.UnixNano()
+			var base []byte
+			if old != nil {
+				if now.UnixNano() >= old.deadline {
+					return nil
+				}
+				base, fetched = old.data, old.fetched
+			} else if !d.Create {
+				return nil
+			}
+			data, _, err := ApplyDelta(base, base != nil, d, now)
+			if err != nil {
+				return nil
+			}
+			return c.newEntry(w.key, data, fetched)
+		}
+	}
+	c.endWrite(w, patch)
 	return err
 }
 

@@ -180,9 +180,9 @@ func TestCachedStoreOwnWritesSeenAtOnce(t *testing.T) {
 			}
 			before = c.Stats()
 			cachedWant(t, c, "k", storetest.Record(exp, "a", "2", "b", "3"))
-			cachedWantStats(t, c, before, 0, 1) // SaveDelta dropped the copy
+			cachedWantStats(t, c, before, 1, 0) // SaveDelta applied to the cached copy
 			cachedWant(t, c, "k", storetest.Record(exp, "a", "2", "b", "3"))
-			cachedWantStats(t, c, before, 1, 1)
+			cachedWantStats(t, c, before, 2, 0)
 
 			later := exp.Add(time.Hour)
 			if err := c.Touch(ctx, "k", later); err != nil {
@@ -706,4 +706,43 @@ func TestCachedStoreFallbackSerializesKey(t *testing.T) {
 			t.Errorf("entry %s lost: %v", k, got)
 		}
 	}
+}
+
+// TestCachedStoreDeltaOnStaleCopy: a delta applied to the cached copy
+// keeps the age of the read the copy came from, so another process's write
+// that the copy misses is seen once the staleness bound passes, as for any
+// cached copy.
+func TestCachedStoreDeltaOnStaleCopy(t *testing.T) {
+	t.Parallel()
+	clk := newCachedClock()
+	backing := core.NewMemoryStore()
+	t.Cleanup(func() { backing.Close() })
+	c := newTestCachedStore(t, backing, core.WithCachedClock(clk.Now), core.WithCachedMaxStale(time.Minute))
+	ctx := t.Context()
+	exp := time.Now().Add(time.Hour)
+
+	cachedSave(t, backing, "k", storetest.Record(exp, "a", "1"), exp)
+	cachedWant(t, c, "k", storetest.Record(exp, "a", "1")) // cached at t0
+	clk.Add(30 * time.Second)
+	// Another process adds b.
+	cachedSave(t, backing, "k", storetest.Record(exp, "a", "1", "b", "2"), exp)
+	if err := c.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: storetest.Entries("c", "3")}); err != nil {
+		t.Fatal(err)
+	}
+	// The copy misses b until a minute after t0, not after the delta.
+	cachedWant(t, c, "k", storetest.Record(exp, "a", "1", "c", "3"))
+	clk.Add(31 * time.Second)
+	cachedWant(t, c, "k", storetest.Record(exp, "a", "1", "b", "2", "c", "3"))
+
+	// A new session is cached as written.
+	before := c.Stats()
+	d := &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("x", "1")}
+	if err := c.SaveDelta(ctx, "new", d); err != nil {
+		t.Fatal(err)
+	}
+	got := cachedLoad(t, c, "new")
+	if err := storetest.SameRecord(got, storetest.Record(exp, "x", "1")); err != nil {
+		t.Fatal(err)
+	}
+	cachedWantStats(t, c, before, 1, 0)
 }
