@@ -10,6 +10,22 @@ func NewContext(ctx context.Context, s *Session) context.Context {
 	return context.WithValue(ctx, ctxKey{}, s)
 }
 
+// sessionContext is a context carrying a session, made together with the
+// session in one allocation by [Manager.LoadContext].
+type sessionContext struct {
+	context.Context
+	s Session
+}
+
+// Value returns the session for the session key and otherwise asks the
+// parent.
+func (c *sessionContext) Value(key any) any {
+	if key == (ctxKey{}) {
+		return &c.s
+	}
+	return c.Context.Value(key)
+}
+
 // FromContext returns the session of the innermost session middleware
 // that ctx went through, or nil when there is none. Apps with two managers
 // (say, one for users and one for admins) use [Manager.FromContext].

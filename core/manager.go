@@ -24,6 +24,7 @@ var ErrHeadersWritten = errors.New("core: response headers already written")
 type Manager struct {
 	store Store
 	cfg   config
+	vary  []string // the Vary value, {"Cookie"} or {token header}; never modified
 }
 
 // NewManager returns a Manager keeping sessions in store. Configuration
@@ -40,6 +41,10 @@ func NewManager(store Store, opts ...Option) *Manager {
 		o(&m.cfg)
 	}
 	m.cfg.finish()
+	m.vary = []string{"Cookie"}
+	if m.cfg.headerName != "" {
+		m.vary = []string{m.cfg.headerName}
+	}
 	return m
 }
 
@@ -83,9 +88,15 @@ func (m *Manager) touchInterval(idle time.Duration) time.Duration {
 }
 
 func (m *Manager) newSession(ctx context.Context, carried bool) *Session {
-	s := &Session{m: m, carried: carried, outer: FromContext(ctx)}
-	s.items = s.itemsBuf[:0]
+	s := new(Session)
+	m.initSession(ctx, s, carried)
 	return s
+}
+
+// initSession makes the zero Session s a new, empty session of m.
+func (m *Manager) initSession(ctx context.Context, s *Session, carried bool) {
+	s.m, s.carried, s.outer = m, carried, FromContext(ctx)
+	s.items = s.itemsBuf[:0]
 }
 
 // Load returns the session that token refers to. A token that is empty,
@@ -99,32 +110,54 @@ func (m *Manager) newSession(ctx context.Context, carried bool) *Session {
 // frameworks, WebSocket servers and background jobs call it directly and
 // finish with [Manager.Commit].
 func (m *Manager) Load(ctx context.Context, token string) (*Session, error) {
-	s := m.newSession(ctx, token != "")
+	s := new(Session)
+	if err := m.load(ctx, token, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// LoadContext is [Manager.Load] followed by [NewContext], with the session
+// and the context made in one allocation: adapters call it once per
+// request.
+func (m *Manager) LoadContext(ctx context.Context, token string) (context.Context, *Session, error) {
+	sc := &sessionContext{Context: ctx}
+	if err := m.load(ctx, token, &sc.s); err != nil {
+		return ctx, nil, err
+	}
+	return sc, &sc.s, nil
+}
+
+// load fills the zero Session s with the session token refers to.
+func (m *Manager) load(ctx context.Context, token string, s *Session) error {
+	m.initSession(ctx, s, token != "")
 	if !validID(token) {
-		return s, nil
+		return nil
 	}
 	key := storeKey(token)
 	data, found, err := m.store.Load(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("core: load session %s: %w", logKey(key), err)
+		return fmt.Errorf("core: load session %s: %w", logKey(key), err)
 	}
 	if !found {
-		return s, nil
+		return nil
 	}
 	now := m.cfg.clock()
 	if err := m.decode(s, data, now); err != nil {
 		m.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "sessionkit: undecodable session record replaced by a new session",
 			slog.String("key", logKey(key)), slog.String("error", err.Error()))
-		fresh := m.newSession(ctx, true)
-		return fresh, nil
+		*s = Session{}
+		m.initSession(ctx, s, true)
+		return nil
 	}
 	_, lifetime := m.timeouts(s.remember)
 	if !now.Before(s.expiry) || !now.Before(s.created.Add(lifetime)) {
+		clear(s.items)
 		s.items, s.remember, s.created, s.expiry = s.itemsBuf[:0], false, time.Time{}, time.Time{}
-		return s, nil
+		return nil
 	}
 	s.id, s.key, s.exists = token, key, true
-	return s, nil
+	return nil
 }
 
 // decode fills s from a record, dropping keys whose own deadline passed.
@@ -140,8 +173,8 @@ func (m *Manager) decode(s *Session, data []byte, now time.Time) error {
 		if derr != nil {
 			return
 		}
-		deadline := getTime(entry[:entryHeader])
-		if !deadline.IsZero() && !now.Before(deadline) {
+		deadline := int64(binary.BigEndian.Uint64(entry[:entryHeader]))
+		if deadline != 0 && now.UnixNano() >= deadline {
 			return
 		}
 		v, err := m.cfg.codec.Decode(entry[entryHeader:])
@@ -284,7 +317,8 @@ func (m *Manager) create(ctx context.Context, s *Session, now time.Time, late bo
 	if err != nil {
 		return res, err
 	}
-	d := &Delta{Create: true, Header: NewRecordHeader(s.remember, s.created, expiry), Expiry: expiry, Set: entries}
+	s.delta = Delta{Create: true, Header: NewRecordHeader(s.remember, s.created, expiry), Expiry: expiry, Set: entries}
+	d := &s.delta
 	var id, key string
 	for attempt := 0; ; attempt++ {
 		id = newID()
@@ -314,11 +348,12 @@ func (m *Manager) saveDelta(ctx context.Context, s *Session, now time.Time, late
 	if err != nil {
 		return res, err
 	}
-	d := Delta{Clear: s.cleared, Expiry: expiry, Set: entries, Delete: del}
+	s.delta = Delta{Clear: s.cleared, Expiry: expiry, Set: entries, Delete: del}
+	d := &s.delta
 	if s.rememberCh {
 		d.Header = NewRecordHeader(s.remember, s.created, expiry)
 	}
-	err = SaveDelta(ctx, m.store, s.key, &d, now)
+	err = SaveDelta(ctx, m.store, s.key, d, now)
 	if errors.Is(err, ErrSessionGone) {
 		// Deleted meanwhile (logout, Renew or expiry elsewhere): dropping
 		// these changes is the rule, and the cookie is left alone since it
@@ -413,7 +448,7 @@ func (m *Manager) encode(s *Session, now time.Time, full bool) ([]Entry, []strin
 	total := RecordHeaderSize
 	for i := range s.items {
 		it := &s.items[i]
-		expired := !it.deadline.IsZero() && !now.Before(it.deadline)
+		expired := it.deadline != 0 && now.UnixNano() >= it.deadline
 		switch {
 		case it.state == stateDeleted || (it.state == stateSet && expired):
 			if !full {
@@ -427,7 +462,7 @@ func (m *Manager) encode(s *Session, now time.Time, full bool) ([]Entry, []strin
 			continue
 		}
 		start := len(buf)
-		buf = EncodeEntry(buf, it.deadline, nil)
+		buf = binary.BigEndian.AppendUint64(buf, uint64(it.deadline))
 		var err error
 		buf, err = m.cfg.codec.Encode(buf, it.val)
 		if err != nil {

@@ -24,11 +24,11 @@ type Header interface {
 // storing the response.
 func (m *Manager) WriteHeaders(h Header, res CommitResult) {
 	if res.Vary {
-		vary := "Cookie"
-		if m.cfg.headerName != "" {
-			vary = m.cfg.headerName
-		}
-		if !headerHasToken(h.Get("Vary"), vary) {
+		vary := m.vary[0]
+		if hh, ok := h.(http.Header); ok && len(hh["Vary"]) == 0 {
+			// Shared, full-capacity slice: an append copies it.
+			hh["Vary"] = m.vary
+		} else if !headerHasToken(h.Get("Vary"), vary) {
 			h.Add("Vary", vary)
 		}
 	}
@@ -102,16 +102,16 @@ func cookieToken(lines []string, name string) string {
 // commits the session first.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := m.Load(r.Context(), m.Token(r))
-		if err != nil {
+		hs := &handlerState{}
+		hs.ctx.Context = r.Context()
+		if err := m.load(r.Context(), m.Token(r), &hs.ctx.s); err != nil {
 			m.fail(w, r, err)
 			return
 		}
-		sw := &responseWriter{ResponseWriter: w, m: m, s: s, r: r}
-		r = r.WithContext(NewContext(r.Context(), s))
-		sw.r = r
-		next.ServeHTTP(sw, r)
-		sw.finish()
+		r = r.WithContext(&hs.ctx)
+		hs.w = responseWriter{ResponseWriter: w, m: m, s: &hs.ctx.s, r: r}
+		next.ServeHTTP(&hs.w, r)
+		hs.w.finish()
 	})
 }
 
@@ -128,6 +128,12 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 	m.cfg.logger.LogAttrs(r.Context(), slog.LevelError, "sessionkit: session store failed",
 		slog.String("error", err.Error()))
 	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+}
+
+// handlerState is what Handler needs per request, in one allocation.
+type handlerState struct {
+	ctx sessionContext
+	w   responseWriter
 }
 
 // responseWriter commits the session right before the response headers

@@ -21,7 +21,7 @@ const (
 type item struct {
 	key      string
 	val      any
-	deadline time.Time // the key's own deadline; zero: none
+	deadline int64 // the key's own deadline in Unix nanoseconds; 0: none
 	state    itemState
 	size     int // bytes the entry takes in the stored record, as loaded or last encoded
 }
@@ -56,7 +56,8 @@ type Session struct {
 
 	committed bool // the response's headers were committed
 	outer     *Session
-	itemsBuf  [8]item // backing array of items for small sessions
+	itemsBuf  [4]item // backing array of items for small sessions
+	delta     Delta   // reused by commits, so it need not escape on its own
 }
 
 func (s *Session) find(key string) int {
@@ -72,7 +73,7 @@ func (s *Session) live(it *item, now func() time.Time) bool {
 	if it.state == stateDeleted {
 		return false
 	}
-	return it.deadline.IsZero() || now().Before(it.deadline)
+	return it.deadline == 0 || now().UnixNano() < it.deadline
 }
 
 // ID returns the session's ID, or "" for a new session that has not been
@@ -109,7 +110,7 @@ func GetAs[T any](s *Session, key string) (T, bool) {
 // codec; one that is not makes the commit fail with an error naming its
 // type.
 func (s *Session) Set(key string, v any) {
-	s.set(key, v, time.Time{})
+	s.set(key, v, 0)
 }
 
 // SetWithTTL stores v under key for at most ttl: afterwards the key reads
@@ -120,16 +121,16 @@ func (s *Session) SetWithTTL(key string, v any, ttl time.Duration) {
 		s.Delete(key)
 		return
 	}
-	s.set(key, v, s.m.cfg.clock().Add(ttl))
+	s.set(key, v, s.m.cfg.clock().Add(ttl).UnixNano())
 }
 
-func (s *Session) set(key string, v any, deadline time.Time) {
+func (s *Session) set(key string, v any, deadline int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.setLocked(key, v, deadline)
 }
 
-func (s *Session) setLocked(key string, v any, deadline time.Time) {
+func (s *Session) setLocked(key string, v any, deadline int64) {
 	s.touched = true
 	if i := s.find(key); i >= 0 {
 		s.items[i] = item{key: key, val: v, deadline: deadline, state: stateSet}
@@ -238,7 +239,7 @@ func (s *Session) AddFlash(v any) {
 	if i := s.find(flashKey); i >= 0 && s.live(&s.items[i], s.m.cfg.clock) {
 		list, _ = s.items[i].val.([]any)
 	}
-	s.setLocked(flashKey, append(slices.Clip(list), v), time.Time{})
+	s.setLocked(flashKey, append(slices.Clip(list), v), 0)
 }
 
 // Flashes returns the pending flash messages and removes them. It returns
