@@ -139,9 +139,13 @@ else
     redis.call('HDEL', key, unpack(dels, j, math.min(j + 999, #dels)))
   end
 end
-redis.call('HSET', key, 'h', h, 'n', size)
-for j = 1, #sets, 1000 do
-  redis.call('HSET', key, unpack(sets, j, math.min(j + 999, #sets)))
+if #sets <= 1000 then
+  redis.call('HSET', key, 'h', h, 'n', size, unpack(sets))
+else
+  redis.call('HSET', key, 'h', h, 'n', size)
+  for j = 1, #sets, 1000 do
+    redis.call('HSET', key, unpack(sets, j, math.min(j + 999, #sets)))
+  end
 end
 redis.call('PEXPIREAT', key, millis(final))
 return {0, size}
