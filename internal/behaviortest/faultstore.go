@@ -20,11 +20,10 @@ type FaultStore struct {
 	writes atomic.Int64
 	loads  atomic.Int64
 
-	mu        sync.Mutex
-	loadErr   error
-	writeErr  error
-	delay     time.Duration
-	afterLoad func()
+	mu       sync.Mutex
+	loadErr  error
+	writeErr error
+	delay    time.Duration
 }
 
 var (
