@@ -135,14 +135,25 @@ func (m *Manager) load(ctx context.Context, token string, s *Session) error {
 		return nil
 	}
 	key := storeKey(token)
-	data, found, err := m.store.Load(ctx, key)
+	var (
+		data  []byte
+		found bool
+		err   error
+		now   time.Time
+	)
+	if cs, ok := m.store.(clockedStore); ok {
+		now = m.cfg.clock()
+		data, found, err = cs.loadAt(ctx, key, now.UnixNano())
+	} else {
+		data, found, err = m.store.Load(ctx, key)
+		now = m.cfg.clock()
+	}
 	if err != nil {
 		return fmt.Errorf("core: load session %s: %w", logKey(key), err)
 	}
 	if !found {
 		return nil
 	}
-	now := m.cfg.clock()
 	if err := m.decode(s, data, now); err != nil {
 		m.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "sessionkit: undecodable session record replaced by a new session",
 			slog.String("key", logKey(key)), slog.String("error", err.Error()))

@@ -140,6 +140,7 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 }
 
 var (
+	_ clockedStore = (*MemoryStore)(nil)
 	_ DeltaStore   = (*MemoryStore)(nil)
 	_ TouchStore   = (*MemoryStore)(nil)
 	_ TTLStore     = (*MemoryStore)(nil)
@@ -209,6 +210,12 @@ func (e memEntry) live(now int64) bool {
 // Load returns the record under key. The returned slice is the store's own
 // and must not be modified.
 func (s *MemoryStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	return s.loadAt(ctx, key, time.Now().UnixNano())
+}
+
+// loadAt is Load with the clock read by the caller (a [Manager], which
+// reads it anyway), so that a request reads the clock once per step.
+func (s *MemoryStore) loadAt(ctx context.Context, key string, now int64) ([]byte, bool, error) {
 	if err := s.begin(ctx, "load"); err != nil {
 		return nil, false, err
 	}
@@ -216,7 +223,7 @@ func (s *MemoryStore) Load(ctx context.Context, key string) ([]byte, bool, error
 	sh.mu.RLock()
 	e, ok := sh.m[key]
 	sh.mu.RUnlock()
-	if !ok || !e.live(time.Now().UnixNano()) {
+	if !ok || !e.live(now) {
 		return nil, false, nil
 	}
 	return e.data, true, nil
@@ -283,10 +290,14 @@ func (s *MemoryStore) Delete(ctx context.Context, key string) error {
 // SaveDelta applies d to the record under key with [ApplyDelta], holding
 // the key's shard lock so that concurrent deltas never lose an update.
 func (s *MemoryStore) SaveDelta(ctx context.Context, key string, d *Delta) error {
+	return s.saveDeltaAt(ctx, key, d, time.Now())
+}
+
+// saveDeltaAt is SaveDelta with the clock read by the caller (see loadAt).
+func (s *MemoryStore) saveDeltaAt(ctx context.Context, key string, d *Delta, now time.Time) error {
 	if err := s.begin(ctx, "save delta"); err != nil {
 		return err
 	}
-	now := time.Now()
 	sh := s.shard(key)
 	sh.mu.Lock()
 	old, found := sh.m[key]

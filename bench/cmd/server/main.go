@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -38,6 +39,7 @@ func run() error {
 	addr := flag.String("addr", "127.0.0.1:0", "the address to listen on")
 	sessions := flag.Int("sessions", 1, "how many sessions to seed")
 	cookieFile := flag.String("cookies", "", "write the seeded sessions' cookies to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the serving (after seeding) to this file")
 	flag.Parse()
 
 	if *list {
@@ -85,6 +87,17 @@ func run() error {
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	shutdown, done := in.Serve(ln)
 	fmt.Println("listening", ln.Addr())
