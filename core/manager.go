@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -302,12 +303,15 @@ func (s *Session) hasSetItems() bool {
 // resetChanges marks every change as saved.
 func (s *Session) resetChanges() {
 	n := 0
-	for _, it := range s.items {
-		if it.state != stateDeleted {
-			it.state = stateClean
-			s.items[n] = it
-			n++
+	for i := range s.items {
+		if s.items[i].state == stateDeleted {
+			continue
 		}
+		if n != i {
+			s.items[n] = s.items[i]
+		}
+		s.items[n].state = stateClean
+		n++
 	}
 	clear(s.items[n:])
 	s.items = s.items[:n]
@@ -324,17 +328,16 @@ func (m *Manager) create(ctx context.Context, s *Session, now time.Time, late bo
 		s.created = now
 	}
 	expiry := m.deadline(s.created, now, s.remember)
-	entries, _, err := m.encode(s, now, true)
+	d, err := m.encode(s, now, true)
 	if err != nil {
 		return res, err
 	}
-	s.delta = Delta{Create: true, Header: NewRecordHeader(s.remember, s.created, expiry), Expiry: expiry, Set: entries}
-	d := &s.delta
+	d.Create, d.Header, d.Expiry = true, d.header(s.remember, s.created, expiry), expiry
 	var id, key string
 	for attempt := 0; ; attempt++ {
 		id = newID()
 		key = storeKey(id)
-		err = SaveDelta(ctx, m.store, key, d, now)
+		err = SaveDelta(ctx, m.store, key, &d.Delta, now)
 		if !errors.Is(err, ErrSessionExists) || attempt == 2 {
 			break
 		}
@@ -355,16 +358,15 @@ func (m *Manager) create(ctx context.Context, s *Session, now time.Time, late bo
 // saveDelta saves the changes of an existing session.
 func (m *Manager) saveDelta(ctx context.Context, s *Session, now time.Time, late bool, res CommitResult) (CommitResult, error) {
 	expiry := m.deadline(s.created, now, s.remember)
-	entries, del, err := m.encode(s, now, false)
+	d, err := m.encode(s, now, false)
 	if err != nil {
 		return res, err
 	}
-	s.delta = Delta{Clear: s.cleared, Expiry: expiry, Set: entries, Delete: del}
-	d := &s.delta
+	d.Clear, d.Expiry = s.cleared, expiry
 	if s.rememberCh {
-		d.Header = NewRecordHeader(s.remember, s.created, expiry)
+		d.Header = d.header(s.remember, s.created, expiry)
 	}
-	err = SaveDelta(ctx, m.store, s.key, d, now)
+	err = SaveDelta(ctx, m.store, s.key, &d.Delta, now)
 	if errors.Is(err, ErrSessionGone) {
 		// Deleted meanwhile (logout, Renew or expiry elsewhere): dropping
 		// these changes is the rule, and the cookie is left alone since it
@@ -435,27 +437,33 @@ func (m *Manager) expireResult(res *CommitResult) {
 }
 
 // entrySize is the number of bytes an entry takes in a record.
-func entrySize(keyLen, entryLen int) int {
+func entrySize(keyLen, entryLen int) int32 {
 	var b [binary.MaxVarintLen64]byte
-	return binary.PutUvarint(b[:], uint64(keyLen)) + keyLen + binary.PutUvarint(b[:], uint64(entryLen)) + entryLen
+	n := binary.PutUvarint(b[:], uint64(keyLen)) + keyLen + binary.PutUvarint(b[:], uint64(entryLen)) + entryLen
+	return int32(min(n, math.MaxInt32)) // a larger entry is over any size limit anyway
 }
 
 // encode turns the changed items of s (all live items when full) into
 // record entries sharing one buffer, and lists the deleted keys. It
 // enforces WithMaxSize on the whole record the commit leaves: the encoded
 // entries plus, for a delta, the unchanged entries as loaded.
-func (m *Manager) encode(s *Session, now time.Time, full bool) ([]Entry, []string, error) {
+func (m *Manager) encode(s *Session, now time.Time, full bool) (*commitDelta, error) {
 	n := 0
 	for i := range s.items {
 		if full || s.items[i].state == stateSet {
 			n++
 		}
 	}
-	var entries []Entry
 	var del []string
 	var offs [16]int
 	ends := offs[:0]
-	buf := make([]byte, 0, 32*n+16)
+	// The usual commit sets a few keys: the delta, its entries and their
+	// bytes in one allocation.
+	d := new(commitDelta)
+	entries, buf := d.entries[:0], d.buf[:0]
+	if n > len(d.entries) {
+		entries, buf = make([]Entry, 0, n), make([]byte, 0, 32*n+16)
+	}
 	total := RecordHeaderSize
 	for i := range s.items {
 		it := &s.items[i]
@@ -469,7 +477,7 @@ func (m *Manager) encode(s *Session, now time.Time, full bool) ([]Entry, []strin
 		case expired:
 			continue
 		case !full && it.state != stateSet:
-			total += it.size // kept in the record as loaded
+			total += int(it.size) // kept in the record as loaded
 			continue
 		}
 		start := len(buf)
@@ -477,12 +485,12 @@ func (m *Manager) encode(s *Session, now time.Time, full bool) ([]Entry, []strin
 		var err error
 		buf, err = m.cfg.codec.Encode(buf, it.val)
 		if err != nil {
-			return nil, nil, fmt.Errorf("core: session key %q: %w", it.key, err)
+			return nil, fmt.Errorf("core: session key %q: %w", it.key, err)
 		}
 		it.size = entrySize(len(it.key), len(buf)-start)
-		total += it.size
+		total += int(it.size)
 		if total > m.cfg.maxSize {
-			return nil, nil, fmt.Errorf("%w: over the %d-byte limit set by WithMaxSize", ErrTooLarge, m.cfg.maxSize)
+			return nil, fmt.Errorf("%w: over the %d-byte limit set by WithMaxSize", ErrTooLarge, m.cfg.maxSize)
 		}
 		entries = append(entries, Entry{Key: it.key})
 		ends = append(ends, len(buf))
@@ -490,14 +498,30 @@ func (m *Manager) encode(s *Session, now time.Time, full bool) ([]Entry, []strin
 	// Checked again with the unchanged entries counted in full; a commit
 	// that sets nothing only shrinks the record and is never refused.
 	if len(entries) > 0 && total > m.cfg.maxSize {
-		return nil, nil, fmt.Errorf("%w: over the %d-byte limit set by WithMaxSize", ErrTooLarge, m.cfg.maxSize)
+		return nil, fmt.Errorf("%w: over the %d-byte limit set by WithMaxSize", ErrTooLarge, m.cfg.maxSize)
 	}
 	start := 0
 	for i := range entries {
 		entries[i].Value = buf[start:ends[i]:ends[i]]
 		start = ends[i]
 	}
-	return entries, del, nil
+	d.Set, d.Delete = entries, del
+	return d, nil
+}
+
+// commitDelta is the delta of one commit with room for what a commit of a
+// few keys needs, so that the usual commit allocates once.
+type commitDelta struct {
+	Delta
+	hdr     [RecordHeaderSize]byte
+	entries [2]Entry
+	buf     [64]byte
+}
+
+// header returns a record header in d's own room.
+func (d *commitDelta) header(remember bool, created, expiry time.Time) []byte {
+	putRecordHeader(d.hdr[:], remember, created, expiry)
+	return d.hdr[:]
 }
 
 // Token returns the session token r carries: the token header in header

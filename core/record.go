@@ -96,13 +96,18 @@ func getTime(b []byte) time.Time {
 // flag, creation time and expiry.
 func NewRecordHeader(remember bool, created, expiry time.Time) []byte {
 	h := make([]byte, RecordHeaderSize)
+	putRecordHeader(h, remember, created, expiry)
+	return h
+}
+
+// putRecordHeader writes a header into h, which has RecordHeaderSize bytes.
+func putRecordHeader(h []byte, remember bool, created, expiry time.Time) {
 	h[0] = RecordVersion
 	if remember {
 		h[1] = flagRemember
 	}
 	putTime(h[2:10], expiry)
 	putTime(h[10:18], created)
-	return h
 }
 
 func checkHeader(data []byte) error {
@@ -154,21 +159,30 @@ func ParseRecord(data []byte) (Record, error) {
 // walkEntries calls fn for every entry of body; key and value alias body.
 func walkEntries(body []byte, fn func(key, value []byte)) error {
 	for len(body) > 0 {
-		key, rest, err := readChunk(body)
+		key, value, rest, err := nextEntry(body)
 		if err != nil {
 			return err
-		}
-		value, rest, err := readChunk(rest)
-		if err != nil {
-			return err
-		}
-		if len(value) < entryHeader {
-			return fmt.Errorf("%w: entry of %d bytes", ErrCorrupt, len(value))
 		}
 		fn(key, value)
 		body = rest
 	}
 	return nil
+}
+
+// nextEntry splits the first entry off a non-empty record body.
+func nextEntry(body []byte) (key, value, rest []byte, err error) {
+	key, rest, err = readChunk(body)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	value, rest, err = readChunk(rest)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if len(value) < entryHeader {
+		return nil, nil, nil, fmt.Errorf("%w: entry of %d bytes", ErrCorrupt, len(value))
+	}
+	return key, value, rest, nil
 }
 
 func readChunk(b []byte) (chunk, rest []byte, err error) {
@@ -222,11 +236,16 @@ func DecodeEntry(entry []byte) (deadline time.Time, value []byte, err error) {
 // EntryExpired reports whether an encoded entry's own deadline has passed
 // at now. Malformed entries count as expired.
 func EntryExpired(entry []byte, now time.Time) bool {
-	d, _, err := DecodeEntry(entry)
-	if err != nil {
+	return entryExpired(entry, now.UnixNano())
+}
+
+// entryExpired is EntryExpired at now in Unix nanoseconds.
+func entryExpired(entry []byte, now int64) bool {
+	if len(entry) < entryHeader {
 		return true
 	}
-	return !d.IsZero() && !now.Before(d)
+	d := int64(binary.BigEndian.Uint64(entry[:entryHeader]))
+	return d != 0 && now >= d
 }
 
 // RecordLive reports whether data is a well-formed record whose expiry is
@@ -276,20 +295,25 @@ func ApplyDelta(old []byte, found bool, d *Delta, now time.Time) ([]byte, time.T
 	copy(out, header)
 	putTime(out[2:10], expiry)
 
+	nowNs := now.UnixNano()
 	if live && !d.Clear {
-		err := walkEntries(old[RecordHeaderSize:], func(key, value []byte) {
-			k := string(key) // does not allocate in the comparisons below
-			if containsKey(d.Delete, k) || containsEntry(d.Set, k) || EntryExpired(value, now) {
-				return
+		for body := old[RecordHeaderSize:]; len(body) > 0; {
+			key, value, rest, err := nextEntry(body)
+			if err != nil {
+				return nil, time.Time{}, err
 			}
-			out = appendEntry(out, k, value)
-		})
-		if err != nil {
-			return nil, time.Time{}, err
+			body = rest
+			if deletedOrSet(d, key) || entryExpired(value, nowNs) {
+				continue
+			}
+			out = binary.AppendUvarint(out, uint64(len(key)))
+			out = append(out, key...)
+			out = binary.AppendUvarint(out, uint64(len(value)))
+			out = append(out, value...)
 		}
 	}
 	for i, e := range d.Set {
-		if containsEntry(d.Set[i+1:], e.Key) || EntryExpired(e.Value, now) {
+		if containsEntry(d.Set[i+1:], e.Key) || entryExpired(e.Value, nowNs) {
 			continue // a later Set of the same key wins
 		}
 		out = appendEntry(out, e.Key, e.Value)
@@ -297,9 +321,16 @@ func ApplyDelta(old []byte, found bool, d *Delta, now time.Time) ([]byte, time.T
 	return out, expiry, nil
 }
 
-func containsKey(keys []string, k string) bool {
-	for _, x := range keys {
-		if x == k {
+// deletedOrSet reports whether d deletes or sets key. The string
+// conversions in the comparisons do not allocate.
+func deletedOrSet(d *Delta, key []byte) bool {
+	for _, x := range d.Delete {
+		if x == string(key) {
+			return true
+		}
+	}
+	for i := range d.Set {
+		if d.Set[i].Key == string(key) {
 			return true
 		}
 	}

@@ -22,8 +22,8 @@ type item struct {
 	key      string
 	val      any
 	deadline int64 // the key's own deadline in Unix nanoseconds; 0: none
+	size     int32 // bytes the entry takes in the stored record, as loaded or last encoded
 	state    itemState
-	size     int // bytes the entry takes in the stored record, as loaded or last encoded
 }
 
 // Session is one user's session during one request. It is created by the
@@ -57,7 +57,6 @@ type Session struct {
 	committed bool // the response's headers were committed
 	outer     *Session
 	itemsBuf  [4]item // backing array of items for small sessions
-	delta     Delta   // reused by commits, so it need not escape on its own
 }
 
 func (s *Session) find(key string) int {
