@@ -549,6 +549,25 @@ func (m *Manager) TokenFrom(values func(name string) []string) string {
 	return cookieToken(values("Cookie"), m.cfg.cookie.Name)
 }
 
+// TokenFromCookies is [Manager.Token] for adapters whose framework parses
+// the Cookie header itself (Fiber's fasthttp): values are the values of
+// the request's cookies named [Manager.CookieName], in the order sent. It
+// picks the first with the shape of a session ID, else the first, and
+// returns "" for none or in header mode. Like [Manager.TokenFrom], the
+// result may be one of values and must be copied before it outlives a
+// reused buffer.
+func (m *Manager) TokenFromCookies(values []string) string {
+	if m.cfg.headerName != "" || len(values) == 0 {
+		return ""
+	}
+	for _, v := range values {
+		if v = unquote(v); validID(v) {
+			return v
+		}
+	}
+	return unquote(values[0])
+}
+
 // Admin operations.
 
 // RemainingTTL reports how long the session with the given token has left

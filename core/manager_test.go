@@ -373,3 +373,43 @@ func TestConcurrentSessionUse(t *testing.T) {
 		t.Fatalf("%d flashes, want 800", got)
 	}
 }
+
+// TestTokenSources checks that Token, TokenFrom and TokenFromCookies pick
+// the same token: the first cookie value shaped like an ID, else the first.
+func TestTokenSources(t *testing.T) {
+	store := core.NewMemoryStore()
+	defer store.Close()
+	m := core.NewManager(store, quiet())
+	id := strings.Repeat("A", 43)
+	other := strings.Repeat("b", 43)
+	cases := []struct {
+		name   string
+		values []string // values of the cookies named like the session cookie
+		want   string
+	}{
+		{"none", nil, ""},
+		{"one", []string{id}, id},
+		{"quoted", []string{`"` + id + `"`}, id},
+		{"garbage first", []string{"garbage", id}, id},
+		{"two IDs", []string{other, id}, other},
+		{"only garbage", []string{"x1", "x2"}, "x1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := m.TokenFromCookies(c.values); got != c.want {
+				t.Errorf("TokenFromCookies(%q) = %q, want %q", c.values, got, c.want)
+			}
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			for _, v := range c.values {
+				req.Header.Add("Cookie", "other=1; "+m.CookieName()+"="+v)
+			}
+			if got := m.Token(req); got != c.want {
+				t.Errorf("Token with Cookie lines %q = %q, want %q", req.Header.Values("Cookie"), got, c.want)
+			}
+		})
+	}
+	hm := core.NewManager(store, quiet(), core.WithHeaderToken("X-Session"))
+	if got := hm.TokenFromCookies([]string{id}); got != "" {
+		t.Errorf("TokenFromCookies in header mode = %q, want \"\"", got)
+	}
+}

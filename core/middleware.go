@@ -73,10 +73,7 @@ func cookieToken(lines []string, name string) string {
 			if !ok || k != name {
 				continue
 			}
-			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			if validID(v) {
+			if v = unquote(v); validID(v) {
 				return v
 			}
 			if !seen {
@@ -85,6 +82,14 @@ func cookieToken(lines []string, name string) string {
 		}
 	}
 	return first
+}
+
+// unquote removes the double quotes a cookie value may be sent in.
+func unquote(v string) string {
+	if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+		return v[1 : len(v)-1]
+	}
+	return v
 }
 
 // Handler is the net/http middleware (for the standard mux, chi and any

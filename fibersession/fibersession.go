@@ -88,14 +88,23 @@ func Get(c *fiber.Ctx) *core.Session {
 // fasthttp reuses the buffers its header values point into.
 func token(c *fiber.Ctx, m *core.Manager) string {
 	var buf [4]string
-	tok := m.TokenFrom(func(name string) []string {
-		vals := buf[:0]
-		for _, v := range c.Request().Header.PeekAll(name) {
+	vals := buf[:0]
+	h := &c.Request().Header
+	if name := m.HeaderName(); name != "" {
+		for _, v := range h.PeekAll(name) {
 			vals = append(vals, utils.UnsafeString(v))
 		}
-		return vals
+		return strings.Clone(m.TokenFrom(func(string) []string { return vals }))
+	}
+	// fasthttp has parsed the Cookie lines already: visiting its cookies
+	// costs less than PeekAll, which rebuilds the header from them.
+	name := m.CookieName()
+	h.VisitAllCookie(func(k, v []byte) {
+		if string(k) == name {
+			vals = append(vals, utils.UnsafeString(v))
+		}
 	})
-	return strings.Clone(tok)
+	return strings.Clone(m.TokenFromCookies(vals))
 }
 
 // header adapts fasthttp's response header to core.Header.
