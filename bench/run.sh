@@ -5,20 +5,24 @@
 #
 #   1. TestRedisRoundTrips: round trips per request through the middleware.
 #   2. In-process: go test -bench 'BenchmarkApps|BenchmarkStoreLoad'
-#      -benchmem -count $BENCH_COUNT, summarised with benchstat.
+#      -benchmem, $BENCH_COUNT rounds, summarised with benchstat. Each app
+#      runs in a test process of its own (no other app's sessions in its
+#      heap); a round runs every app once, so rounds are interleaved.
 #   3. Loopback: each app served alone on 127.0.0.1 by cmd/server, loaded
 #      by wrk (2 threads, 50 connections, $BENCH_WRK_SECONDS s, --latency)
-#      sending a fixed cookie (steady) or cycling through 10k cookies.
+#      sending a fixed cookie (steady) or cycling through 10k cookies;
+#      $BENCH_WRK_ROUNDS interleaved rounds, averaged by the report.
 #
 # It installs wrk and redis-server with apt-get when absent, starts its own
 # throwaway redis-server on a free port (never the machine's 6379) and stops
 # everything it started.
 #
 # Environment (all optional):
-#   BENCH_COUNT        go test -count                    (default 6)
+#   BENCH_COUNT        in-process rounds (go test -count) (default 6)
 #   BENCH_TIME         go test -benchtime                (default 1s)
 #   BENCH_WRK_SECONDS  seconds per wrk run               (default 10)
 #   BENCH_WRK_WARMUP   seconds of wrk before each run    (default 2; 0: none)
+#   BENCH_WRK_ROUNDS   loopback rounds per app           (default 2)
 #   BENCH_SESSIONS     sessions of the spread variant    (default 10000)
 #   BENCH_SKIP         "go" or "wrk" to skip that part
 #   BENCH_OUT          where to write the report         (default bench/RESULTS.md)
@@ -30,6 +34,7 @@ count=${BENCH_COUNT:-6}
 benchtime=${BENCH_TIME:-1s}
 wrk_seconds=${BENCH_WRK_SECONDS:-10}
 wrk_warmup=${BENCH_WRK_WARMUP:-2}
+wrk_rounds=${BENCH_WRK_ROUNDS:-2}
 sessions=${BENCH_SESSIONS:-10000}
 skip=${BENCH_SKIP:-}
 out=${BENCH_OUT:-$bench/RESULTS.md}
@@ -109,15 +114,34 @@ else
 	cat "$work/roundtrips.log" >&2
 fi
 
+go build -o "$work/server" ./cmd/server
+mapfile -t all_apps < <("$work/server" -list | cut -d' ' -f1)
+
 # --- in-process ------------------------------------------------------------
 stats=
 if [ "$skip" != go ]; then
-	log "go test -bench (count $count, benchtime $benchtime)"
-	go test -run '^$' -bench 'BenchmarkApps|BenchmarkStoreLoad' -benchmem \
-		-count "$count" -benchtime "$benchtime" -timeout 2h . >"$work/bench.txt" 2>&1 || {
-		cat "$work/bench.txt" >&2
-		exit 1
-	}
+	log "go test -bench ($count rounds, benchtime $benchtime, one process per app)"
+	go test -c -o "$work/bench.test" .
+	: >"$work/bench.txt"
+	for round in $(seq 1 "$count"); do
+		for app in "${all_apps[@]}"; do
+			# "gin/sessionkit-memory" -> ^BenchmarkApps$/^(steady|spread10k)$/^gin$/^sessionkit-memory$
+			pattern="^BenchmarkApps\$/^(steady|spread10k)\$/^${app%%/*}\$/^${app#*/}\$"
+			log "round $round/$count: $app"
+			"$work/bench.test" -test.run '^$' -test.bench "$pattern" -test.benchmem \
+				-test.count 1 -test.benchtime "$benchtime" -test.timeout 1h >"$work/one.txt" 2>&1 || {
+				cat "$work/one.txt" >&2
+				exit 1
+			}
+			cat "$work/one.txt" >>"$work/bench.txt"
+		done
+		"$work/bench.test" -test.run '^$' -test.bench '^BenchmarkStoreLoad$' -test.benchmem \
+			-test.count 1 -test.benchtime "$benchtime" >"$work/one.txt" 2>&1 || {
+			cat "$work/one.txt" >&2
+			exit 1
+		}
+		cat "$work/one.txt" >>"$work/bench.txt"
+	done
 	"$benchstat" -format csv "$work/bench.txt" >"$work/stats.csv" 2>/dev/null
 	"$benchstat" "$work/bench.txt" >"$work/benchstat.txt" 2>/dev/null
 	stats=$work/stats.csv
@@ -126,13 +150,12 @@ fi
 # --- loopback --------------------------------------------------------------
 : >"$work/wrk.tsv"
 if [ "$skip" != wrk ]; then
-	go build -o "$work/server" ./cmd/server
-	mapfile -t apps < <("$work/server" -list | cut -d' ' -f1)
+	for round in $(seq 1 "$wrk_rounds"); do
 	for variant in steady spread10k; do
 		n=1
 		[ "$variant" = spread10k ] && n=$sessions
-		for app in "${apps[@]}"; do
-			log "wrk $variant $app"
+		for app in "${all_apps[@]}"; do
+			log "wrk round $round/$wrk_rounds: $variant $app"
 			rm -f "$work/server.out" "$work/cookies.txt"
 			: >"$work/server.out"
 			"$work/server" -app "$app" -sessions "$n" -cookies "$work/cookies.txt" >>"$work/server.out" 2>&1 &
@@ -159,7 +182,7 @@ if [ "$skip" != wrk ]; then
 				result=$(awk '/^RESULT /{print $2, $3, $4, $5, $6}' "$work/wrk.out")
 				echo "$app $variant ${result:-failed}" >>"$work/wrk.tsv"
 				{
-					echo "### $variant $app"
+					echo "### round $round: $variant $app"
 					cat "$work/wrk.out"
 				} >>"$work/wrk.log"
 			else
@@ -170,6 +193,7 @@ if [ "$skip" != wrk ]; then
 			wait "$server_pid" 2>/dev/null || true
 			server_pid=
 		done
+	done
 	done
 fi
 
@@ -182,7 +206,7 @@ else
 	rev="commit $rev"
 fi
 go run ./cmd/report -rev "$rev" -benchstat "$stats" -wrk "$work/wrk.tsv" -roundtrips "$roundtrips" \
-	-count "$count" -wrk-seconds "$wrk_seconds" >"$work/report.md"
+	-count "$count" -wrk-seconds "$wrk_seconds" -wrk-rounds "$wrk_rounds" >"$work/report.md"
 cat "$work/report.md"
 {
 	cat "$work/report.md"
