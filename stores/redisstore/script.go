@@ -25,13 +25,16 @@ const (
 // comparison follows the server's collation locale.
 const luaHelpers = `
 local function later(a, b)
-  local na, nb = a:byte(1) >= 128, b:byte(1) >= 128
-  if na ~= nb then return nb end
-  for i = 1, 8 do
-    local x, y = a:byte(i), b:byte(i)
-    if x ~= y then return x > y end
-  end
-  return false
+  local a1, a2, a3, a4, a5, a6, a7, a8 = a:byte(1, 8)
+  local b1, b2, b3, b4, b5, b6, b7, b8 = b:byte(1, 8)
+  -- Halves of 32 bits are exact in Lua's doubles; flipping the sign bit
+  -- makes the byte order the order of the signed values.
+  local x = (((a1 + 128) % 256 * 256 + a2) * 256 + a3) * 256 + a4
+  local y = (((b1 + 128) % 256 * 256 + b2) * 256 + b3) * 256 + b4
+  if x ~= y then return x > y end
+  x = ((a5 * 256 + a6) * 256 + a7) * 256 + a8
+  y = ((b5 * 256 + b6) * 256 + b7) * 256 + b8
+  return x > y
 end
 
 local function millis(t)
@@ -57,15 +60,17 @@ end
 //	ARGV[1] mode: "c" insert-if-absent, "u" update a live record, "p" put
 //	ARGV[2] now, ARGV[3] new header with its expiry set or "" to keep the
 //	stored one, ARGV[4] expiry, ARGV[5] "1" to clear, ARGV[6] size limit,
-//	ARGV[7] number of keys to delete, then those keys, then key/value
-//	pairs to set (no key twice).
+//	ARGV[7] number of keys to delete, ARGV[8] the expiry in Unix
+//	milliseconds rounded up (for PEXPIREAT, spared when it is the final
+//	one), then the keys to delete, then key/value pairs to set (no key
+//	twice).
 //
 // It returns {code, size}. Entries past their own deadline are left in
 // place; Load skips them.
 var saveScript = redis.NewScript(luaHelpers + `
 local key = KEYS[1]
 local mode, now, newh, exp = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local limit, ndel = tonumber(ARGV[6]), tonumber(ARGV[7])
+local limit, ndel, expms = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
 
 local stored = redis.call('HMGET', key, 'h', 'n')
 local cur = stored[1]
@@ -107,7 +112,7 @@ local function curlen(f)
 end
 
 local dels, sets = {}, {}
-local i = 8
+local i = 9
 for _ = 1, ndel do
   local k = ARGV[i]
   i = i + 1
@@ -147,7 +152,11 @@ else
     redis.call('HSET', key, unpack(sets, j, math.min(j + 999, #sets)))
   end
 end
-redis.call('PEXPIREAT', key, millis(final))
+if final == exp then
+  redis.call('PEXPIREAT', key, expms)
+else
+  redis.call('PEXPIREAT', key, millis(final))
+end
 return {0, size}
 `)
 

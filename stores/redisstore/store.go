@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -195,8 +196,8 @@ func (s *Store) run(ctx context.Context, op, mode, key string, d *core.Delta, no
 	if d.Clear {
 		clear = "1"
 	}
-	args := make([]any, 0, 7+len(d.Delete)+2*len(d.Set))
-	args = append(args, mode, timeBytes(now), string(d.Header), timeBytes(d.Expiry), clear, s.maxSize, 0)
+	args := make([]any, 0, 8+len(d.Delete)+2*len(d.Set))
+	args = append(args, mode, timeBytes(now), string(d.Header), timeBytes(d.Expiry), clear, s.maxSize, 0, unixMillisUp(d.Expiry))
 	var size int64 = core.RecordHeaderSize
 	for _, k := range d.Delete {
 		args = append(args, k)
@@ -206,7 +207,7 @@ func (s *Store) run(ctx context.Context, op, mode, key string, d *core.Delta, no
 			args = append(args, e.Key)
 		}
 	}
-	ndel := len(args) - 7
+	ndel := len(args) - 8
 	args[6] = ndel
 	for i, e := range d.Set {
 		if lastSet(d.Set[i+1:], e.Key) && !core.EntryExpired(e.Value, now) {
@@ -238,6 +239,17 @@ func (s *Store) run(ctx context.Context, op, mode, key string, d *core.Delta, no
 		return fmt.Errorf("redisstore: %s: delta creates a session without a header", op)
 	}
 	return fmt.Errorf("redisstore: %s: unexpected script reply %v", op, res)
+}
+
+// unixMillisUp returns t in Unix milliseconds, rounded up so that a key
+// never expires in Redis before its record does.
+func unixMillisUp(t time.Time) string {
+	ns := t.UnixNano()
+	ms := ns / 1e6
+	if ns%1e6 > 0 {
+		ms++
+	}
+	return strconv.FormatInt(ms, 10)
 }
 
 // lastSet reports whether no entry of rest has key k.
