@@ -129,6 +129,26 @@ func (m *Manager) LoadContext(ctx context.Context, token string) (context.Contex
 	return sc, &sc.s, nil
 }
 
+// LoadContextWith is [Manager.LoadContext] for adapters that keep
+// per-request state of their own, such as a response-writer wrapper: it
+// allocates a zero T together with the session and its context, in one
+// allocation, and returns a pointer to it. On error the context is ctx
+// and the session and the state are nil.
+func LoadContextWith[T any](m *Manager, ctx context.Context, token string) (context.Context, *Session, *T, error) {
+	sc := &sessionContextWith[T]{}
+	sc.Context = ctx
+	if err := m.load(ctx, token, &sc.s); err != nil {
+		return ctx, nil, nil, err
+	}
+	return &sc.sessionContext, &sc.s, &sc.state, nil
+}
+
+// sessionContextWith is a session context with an adapter's state.
+type sessionContextWith[T any] struct {
+	sessionContext
+	state T
+}
+
 // load fills the zero Session s with the session token refers to.
 func (m *Manager) load(ctx context.Context, token string, s *Session) error {
 	m.initSession(ctx, s, token != "")

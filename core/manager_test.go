@@ -413,3 +413,27 @@ func TestTokenSources(t *testing.T) {
 		t.Errorf("TokenFromCookies in header mode = %q, want \"\"", got)
 	}
 }
+
+// TestLoadContextWith checks that the adapter state comes zeroed with a
+// session its context carries, and that a failing store yields an error
+// and nil state.
+func TestLoadContextWith(t *testing.T) {
+	store := core.NewMemoryStore()
+	defer store.Close()
+	m := core.NewManager(store, quiet())
+	type state struct{ n int }
+	ctx, s, st, err := core.LoadContextWith[state](m, context.Background(), "")
+	if err != nil || s == nil || st == nil {
+		t.Fatalf("LoadContextWith = %v, %v, %v", s, st, err)
+	}
+	if st.n != 0 || core.FromContext(ctx) != s || m.FromContext(ctx) != s {
+		t.Fatalf("state %+v, FromContext %p, session %p", *st, core.FromContext(ctx), s)
+	}
+	store.Close()
+	id := strings.Repeat("A", 43)
+	parent := context.Background()
+	ctx, s, st, err = core.LoadContextWith[state](m, parent, id)
+	if !errors.Is(err, core.ErrClosed) || s != nil || st != nil || ctx != parent {
+		t.Fatalf("on a closed store: %v, %v, %v, same ctx %v", s, st, err, ctx == parent)
+	}
+}

@@ -49,14 +49,14 @@ func FromManager(m *core.Manager) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
-			ctx, s, err := m.LoadContext(r.Context(), m.Token(r))
+			ctx, s, w, err := core.LoadContextWith[writer](m, r.Context(), m.Token(r))
 			if err != nil {
 				return err
 			}
 			c.SetRequest(r.WithContext(ctx))
 			c.Set(key, s)
 			res := c.Response()
-			w := &writer{ResponseWriter: res.Writer, m: m, s: s, ctx: ctx}
+			*w = writer{ResponseWriter: res.Writer, m: m, s: s, ctx: ctx}
 			res.Writer = w
 			defer w.restore(res)
 			return w.finish(c, next(c))

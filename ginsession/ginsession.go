@@ -49,14 +49,14 @@ func FromManager(m *core.Manager) gin.HandlerFunc {
 	}
 	return func(c *gin.Context) {
 		r := c.Request
-		ctx, s, err := m.LoadContext(r.Context(), m.Token(r))
+		ctx, s, w, err := core.LoadContextWith[writer](m, r.Context(), m.Token(r))
 		if err != nil {
 			fail(c, err)
 			return
 		}
 		c.Request = r.WithContext(ctx)
 		c.Set(ctxKey{}, s)
-		w := &writer{ResponseWriter: c.Writer, m: m, s: s, ctx: ctx}
+		*w = writer{ResponseWriter: c.Writer, m: m, s: s, ctx: ctx}
 		c.Writer = w
 		defer w.restore(c)
 		c.Next()
