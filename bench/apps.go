@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -238,15 +240,24 @@ func (in *Instance) Driver(cookies []string) *Driver {
 	if in.fiber != nil {
 		h := in.fiber.Handler()
 		var ctx fasthttp.RequestCtx
+		raws := make([][]byte, n)
+		for i, c := range cookies {
+			raws[i] = []byte("GET / HTTP/1.1\r\nHost: bench\r\nCookie: " + c + "\r\n\r\n")
+		}
+		var rd bytes.Reader
+		br := bufio.NewReader(&rd)
 		return &Driver{serve: func(i int) int {
-			// What fasthttp's server resets between two requests of a
-			// connection; Fiber keeps c.Locals in the user values.
+			// What fasthttp's server does between two requests of a
+			// connection: reset the context (Fiber keeps c.Locals in the
+			// user values) and parse the next request from the bytes read.
 			ctx.Request.Reset()
 			ctx.Response.Reset()
 			ctx.ResetUserValues()
-			ctx.Request.Header.SetMethod(http.MethodGet)
-			ctx.Request.SetRequestURI("/")
-			ctx.Request.Header.Set("Cookie", cookies[i%n])
+			rd.Reset(raws[i%n])
+			br.Reset(&rd)
+			if err := ctx.Request.Read(br); err != nil {
+				return 0
+			}
 			h(&ctx)
 			return ctx.Response.StatusCode()
 		}}

@@ -560,32 +560,31 @@ func (m *Manager) Token(r *http.Request) string {
 // values returned: an adapter whose framework reuses its buffers must copy
 // it (strings.Clone) before it outlives the request.
 func (m *Manager) TokenFrom(values func(name string) []string) string {
-	if m.cfg.headerName != "" {
-		if v := values(m.cfg.headerName); len(v) > 0 {
-			return strings.TrimSpace(v[0])
-		}
-		return ""
-	}
-	return cookieToken(values("Cookie"), m.cfg.cookie.Name)
+	return m.TokenFromValues(values(m.TokenHeader()))
 }
 
-// TokenFromCookies is [Manager.Token] for adapters whose framework parses
-// the Cookie header itself (Fiber's fasthttp): values are the values of
-// the request's cookies named [Manager.CookieName], in the order sent. It
-// picks the first with the shape of a session ID, else the first, and
-// returns "" for none or in header mode. Like [Manager.TokenFrom], the
-// result may be one of values and must be copied before it outlives a
-// reused buffer.
-func (m *Manager) TokenFromCookies(values []string) string {
-	if m.cfg.headerName != "" || len(values) == 0 {
+// TokenHeader returns the name of the request header that carries the
+// session token: "Cookie" in cookie mode, else the [WithHeaderToken]
+// header.
+func (m *Manager) TokenHeader() string {
+	if m.cfg.headerName != "" {
+		return m.cfg.headerName
+	}
+	return "Cookie"
+}
+
+// TokenFromValues is [Manager.TokenFrom] for an adapter that has the
+// values of every request header line named [Manager.TokenHeader] at hand
+// (and would otherwise have to build a closure around them). The same
+// rules pick the token, and the result may be a substring of values.
+func (m *Manager) TokenFromValues(values []string) string {
+	if m.cfg.headerName != "" {
+		if len(values) > 0 {
+			return strings.TrimSpace(values[0])
+		}
 		return ""
 	}
-	for _, v := range values {
-		if v = unquote(v); validID(v) {
-			return v
-		}
-	}
-	return unquote(values[0])
+	return cookieToken(values, m.cfg.cookie.Name)
 }
 
 // Admin operations.

@@ -374,8 +374,9 @@ func TestConcurrentSessionUse(t *testing.T) {
 	}
 }
 
-// TestTokenSources checks that Token, TokenFrom and TokenFromCookies pick
-// the same token: the first cookie value shaped like an ID, else the first.
+// TestTokenSources checks that Token, TokenFrom and TokenFromValues pick
+// the same token: the first cookie value shaped like an ID, else the first;
+// in header mode the first line of the token header.
 func TestTokenSources(t *testing.T) {
 	store := core.NewMemoryStore()
 	defer store.Close()
@@ -384,7 +385,7 @@ func TestTokenSources(t *testing.T) {
 	other := strings.Repeat("b", 43)
 	cases := []struct {
 		name   string
-		values []string // values of the cookies named like the session cookie
+		values []string // values of the cookies named like the session cookie, one a Cookie line
 		want   string
 	}{
 		{"none", nil, ""},
@@ -394,23 +395,42 @@ func TestTokenSources(t *testing.T) {
 		{"two IDs", []string{other, id}, other},
 		{"only garbage", []string{"x1", "x2"}, "x1"},
 	}
+	if got := m.TokenHeader(); got != "Cookie" {
+		t.Errorf("TokenHeader in cookie mode = %q", got)
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := m.TokenFromCookies(c.values); got != c.want {
-				t.Errorf("TokenFromCookies(%q) = %q, want %q", c.values, got, c.want)
-			}
 			req := httptest.NewRequest(http.MethodGet, "/", nil)
 			for _, v := range c.values {
 				req.Header.Add("Cookie", "other=1; "+m.CookieName()+"="+v)
 			}
+			lines := req.Header.Values("Cookie")
 			if got := m.Token(req); got != c.want {
-				t.Errorf("Token with Cookie lines %q = %q, want %q", req.Header.Values("Cookie"), got, c.want)
+				t.Errorf("Token with Cookie lines %q = %q, want %q", lines, got, c.want)
+			}
+			if got := m.TokenFromValues(lines); got != c.want {
+				t.Errorf("TokenFromValues(%q) = %q, want %q", lines, got, c.want)
+			}
+			got := m.TokenFrom(func(name string) []string {
+				if name != "Cookie" {
+					t.Errorf("TokenFrom asked for %q", name)
+				}
+				return lines
+			})
+			if got != c.want {
+				t.Errorf("TokenFrom with Cookie lines %q = %q, want %q", lines, got, c.want)
 			}
 		})
 	}
 	hm := core.NewManager(store, quiet(), core.WithHeaderToken("X-Session"))
-	if got := hm.TokenFromCookies([]string{id}); got != "" {
-		t.Errorf("TokenFromCookies in header mode = %q, want \"\"", got)
+	if got := hm.TokenHeader(); got != "X-Session" {
+		t.Errorf("TokenHeader in header mode = %q", got)
+	}
+	if got := hm.TokenFromValues([]string{" " + id + " ", other}); got != id {
+		t.Errorf("TokenFromValues in header mode = %q, want %q", got, id)
+	}
+	if got := hm.TokenFromValues(nil); got != "" {
+		t.Errorf("TokenFromValues in header mode without a header = %q", got)
 	}
 }
 

@@ -300,8 +300,8 @@ func (s *MemoryStore) saveDeltaAt(ctx context.Context, key string, d *Delta, now
 	}
 	sh := s.shard(key)
 	sh.mu.Lock()
-	old, found := sh.m[key]
-	found = found && old.live(now.UnixNano())
+	old, existed := sh.m[key]
+	found := existed && old.live(now.UnixNano())
 	data, expiry, err := ApplyDelta(old.data, found, d, now)
 	if err == nil {
 		err = s.tooLarge(len(data))
@@ -310,7 +310,6 @@ func (s *MemoryStore) saveDeltaAt(ctx context.Context, key string, d *Delta, now
 		sh.mu.Unlock()
 		return fmt.Errorf("core: memory store: save delta: %w", err)
 	}
-	_, existed := sh.m[key]
 	exp := expiry.UnixNano()
 	if exp <= now.UnixNano() {
 		delete(sh.m, key)

@@ -87,24 +87,14 @@ func Get(c *fiber.Ctx) *core.Session {
 // token returns the request's session token as a string of its own:
 // fasthttp reuses the buffers its header values point into.
 func token(c *fiber.Ctx, m *core.Manager) string {
+	// PeekAll returns the header lines as received, unless something
+	// made fasthttp parse the cookies before (then it rebuilds the line).
 	var buf [4]string
 	vals := buf[:0]
-	h := &c.Request().Header
-	if name := m.HeaderName(); name != "" {
-		for _, v := range h.PeekAll(name) {
-			vals = append(vals, utils.UnsafeString(v))
-		}
-		return strings.Clone(m.TokenFrom(func(string) []string { return vals }))
+	for _, v := range c.Request().Header.PeekAll(m.TokenHeader()) {
+		vals = append(vals, utils.UnsafeString(v))
 	}
-	// fasthttp has parsed the Cookie lines already: visiting its cookies
-	// costs less than PeekAll, which rebuilds the header from them.
-	name := m.CookieName()
-	h.VisitAllCookie(func(k, v []byte) {
-		if string(k) == name {
-			vals = append(vals, utils.UnsafeString(v))
-		}
-	})
-	return strings.Clone(m.TokenFromCookies(vals))
+	return strings.Clone(m.TokenFromValues(vals))
 }
 
 // header adapts fasthttp's response header to core.Header.
