@@ -11,7 +11,8 @@
 #   3. Loopback: each app served alone on 127.0.0.1 by cmd/server, loaded
 #      by wrk (2 threads, 50 connections, $BENCH_WRK_SECONDS s, --latency)
 #      sending a fixed cookie (steady) or cycling through 10k cookies;
-#      $BENCH_WRK_ROUNDS interleaved rounds, averaged by the report.
+#      $BENCH_WRK_ROUNDS interleaved rounds, of which the report takes
+#      the median.
 #
 # It installs wrk and redis-server with apt-get when absent, starts its own
 # throwaway redis-server on a free port (never the machine's 6379) and stops
@@ -22,7 +23,7 @@
 #   BENCH_TIME         go test -benchtime                (default 1s)
 #   BENCH_WRK_SECONDS  seconds per wrk run               (default 10)
 #   BENCH_WRK_WARMUP   seconds of wrk before each run    (default 2; 0: none)
-#   BENCH_WRK_ROUNDS   loopback rounds per app           (default 2)
+#   BENCH_WRK_ROUNDS   loopback rounds per app           (default 3)
 #   BENCH_SESSIONS     sessions of the spread variant    (default 10000)
 #   BENCH_SKIP         "go" or "wrk" to skip that part
 #   BENCH_OUT          where to write the report         (default bench/RESULTS.md)
@@ -34,7 +35,7 @@ count=${BENCH_COUNT:-6}
 benchtime=${BENCH_TIME:-1s}
 wrk_seconds=${BENCH_WRK_SECONDS:-10}
 wrk_warmup=${BENCH_WRK_WARMUP:-2}
-wrk_rounds=${BENCH_WRK_ROUNDS:-2}
+wrk_rounds=${BENCH_WRK_ROUNDS:-3}
 sessions=${BENCH_SESSIONS:-10000}
 skip=${BENCH_SKIP:-}
 out=${BENCH_OUT:-$bench/RESULTS.md}

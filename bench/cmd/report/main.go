@@ -10,8 +10,8 @@
 // stats.csv is `benchstat -format csv` of the BenchmarkApps and
 // BenchmarkStoreLoad runs; wrk.tsv has one line per loopback run:
 // app, variant, requests/s, p99 in µs, requests, socket errors, non-2xx.
-// An app with several runs (rounds) gets the mean of their requests/s and
-// p99.
+// An app with several runs (rounds) gets the median of their requests/s
+// and of their p99s.
 package main
 
 import (
@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +52,8 @@ type stat struct {
 	ci string
 }
 
-// wrkRun is an app's loopback result: one run, or the mean of its rounds.
+// wrkRun is an app's loopback result: one run, or the medians of its
+// rounds.
 type wrkRun struct {
 	rps              float64
 	p99              time.Duration
@@ -146,6 +148,8 @@ func readWrk(path string, out map[string]wrkRun) error {
 		return err
 	}
 	sums := map[string]wrkRun{}
+	rpss := map[string][]float64{}
+	p99s := map[string][]float64{}
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 2 {
@@ -172,8 +176,8 @@ func readWrk(path string, out map[string]wrkRun) error {
 		}
 		sum := sums[key]
 		sum.present, sum.invalid = true, false
-		sum.rps += rps
-		sum.p99 += time.Duration(p99) * time.Microsecond
+		rpss[key] = append(rpss[key], rps)
+		p99s[key] = append(p99s[key], float64(p99))
 		sum.requests += reqs
 		sum.errors += errs
 		sum.non2xx += non2xx
@@ -182,12 +186,23 @@ func readWrk(path string, out map[string]wrkRun) error {
 	}
 	for key, sum := range sums {
 		if sum.rounds > 0 {
-			sum.rps /= float64(sum.rounds)
-			sum.p99 /= time.Duration(sum.rounds)
+			sum.rps = median(rpss[key])
+			sum.p99 = time.Duration(median(p99s[key])) * time.Microsecond
 		}
 		out[key] = sum
 	}
 	return nil
+}
+
+// median returns the median of vs, which is not empty (the mean of the
+// middle two for an even count).
+func median(vs []float64) float64 {
+	slices.Sort(vs)
+	n := len(vs)
+	if n%2 == 1 {
+		return vs[n/2]
+	}
+	return (vs[n/2-1] + vs[n/2]) / 2
 }
 
 func writeHeader(w io.Writer, count, wrkSeconds, wrkRounds int, rev string) {
@@ -200,7 +215,7 @@ func writeHeader(w io.Writer, count, wrkSeconds, wrkRounds int, rev string) {
 	fmt.Fprintf(w, "Machine: %d CPUs (nproc), %s, %s, %s/%s.\n\n", nproc(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "Scenario: a returning user's request reads the session cookie, loads the session, increments an integer counter in it, saves it and answers with the counter; *steady* is one user, *10k* spreads the requests over 10,000 existing sessions (seeded through each app, cycled in order).\n\n")
 	fmt.Fprintf(w, "- **In-process** (`go test -bench BenchmarkApps -benchmem`, %d rounds, medians by benchstat): the app's handler called directly (for net/http, Gin and Echo a fresh copy of an httptest request per call, with a header map and cookie value of its own as a server would make them; for Fiber `app.Handler()` on a reset `fasthttp.RequestCtx`). Each app runs in a test process of its own, so that no other app's sessions sit in its heap, and the rounds are interleaved (every app once, then every app again) so that a slow minute hits all apps alike. *+ns* and *+allocs* are the overhead over the same framework's bare app, in wall time per request: the measure of `go test -bench`, and the one the memory-store targets are checked on. *+cpu-ns* is the overhead in the process's CPU time per request; it adds the garbage collector's mark work on the otherwise idle second core, and, for Redis, what the Go runtime spends between round trips. The Redis in-process target compares user-mode CPU time (the benchmark's user-ns/op): both libraries make the same two round trips, whose waits fill the wall time and whose system calls most of the system time.\n", count)
-	fmt.Fprintf(w, "- **Loopback** (wrk, 2 threads, 50 connections, %d s per app and round, `--latency`, %d round(s), interleaved like the in-process rounds; req/s and p99 are means over the rounds): each app served alone on 127.0.0.1 by `bench/cmd/server`; *× bare* is the ratio to the bare framework measured in the same rounds. wrk runs on the same two cores as the server and is not pinned to one of them.\n\n", wrkSeconds, wrkRounds)
+	fmt.Fprintf(w, "- **Loopback** (wrk, 2 threads, 50 connections, %d s per app and round, `--latency`, %d round(s), interleaved like the in-process rounds; req/s and p99 are medians over the rounds): each app served alone on 127.0.0.1 by `bench/cmd/server`; *× bare* is the ratio to the bare framework measured in the same rounds. wrk runs on the same two cores as the server and is not pinned to one of them.\n\n", wrkSeconds, wrkRounds)
 }
 
 func nproc() int {
