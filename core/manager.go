@@ -24,6 +24,7 @@ var ErrHeadersWritten = errors.New("core: response headers already written")
 // concurrent use, and one Manager may serve several apps and frameworks.
 type Manager struct {
 	store Store
+	mem   *MemoryStore // store, when it is a *MemoryStore (not a type embedding one)
 	cfg   config
 	vary  []string // the Vary value, {"Cookie"} or {token header}; never modified
 }
@@ -38,6 +39,7 @@ func NewManager(store Store, opts ...Option) *Manager {
 		panic("core: NewManager(nil store)")
 	}
 	m := &Manager{store: store, cfg: defaultConfig()}
+	m.mem, _ = store.(*MemoryStore)
 	for _, o := range opts {
 		o(&m.cfg)
 	}
@@ -162,9 +164,9 @@ func (m *Manager) load(ctx context.Context, token string, s *Session) error {
 		err   error
 		now   time.Time
 	)
-	if cs, ok := m.store.(clockedStore); ok {
+	if m.mem != nil {
 		now = m.cfg.clock()
-		data, found, err = cs.loadAt(ctx, key, now.UnixNano())
+		data, found, err = m.mem.loadAt(ctx, key, now.UnixNano())
 	} else {
 		data, found, err = m.store.Load(ctx, key)
 		now = m.cfg.clock()
@@ -460,7 +462,7 @@ func (m *Manager) expireResult(res *CommitResult) {
 func entrySize(keyLen, entryLen int) int32 {
 	var b [binary.MaxVarintLen64]byte
 	n := binary.PutUvarint(b[:], uint64(keyLen)) + keyLen + binary.PutUvarint(b[:], uint64(entryLen)) + entryLen
-	return int32(min(n, math.MaxInt32)) // a larger entry is over any size limit anyway
+	return int32(min(n, math.MaxInt32)) // WithMaxSize caps the limit at MaxInt32
 }
 
 // encode turns the changed items of s (all live items when full) into

@@ -457,3 +457,53 @@ func TestLoadContextWith(t *testing.T) {
 		t.Fatalf("on a closed store: %v, %v, %v, same ctx %v", s, st, err, ctx == parent)
 	}
 }
+
+// countingStore embeds a memory store and counts the calls to its own
+// Load and SaveDelta, as a metrics or fault-injecting wrapper would.
+type countingStore struct {
+	*core.MemoryStore
+	loads, saves int
+}
+
+func (c *countingStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	c.loads++
+	return c.MemoryStore.Load(ctx, key)
+}
+
+func (c *countingStore) SaveDelta(ctx context.Context, key string, d *core.Delta) error {
+	c.saves++
+	return c.MemoryStore.SaveDelta(ctx, key, d)
+}
+
+// TestEmbeddedMemoryStoreKeepsOverrides checks that the manager's fast
+// path for the memory store does not bypass a type that embeds one.
+func TestEmbeddedMemoryStoreKeepsOverrides(t *testing.T) {
+	mem := core.NewMemoryStore()
+	defer mem.Close()
+	store := &countingStore{MemoryStore: mem}
+	m := core.NewManager(store, quiet())
+	ctx := context.Background()
+	s, err := m.Load(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Set("n", 1)
+	res, err := m.Commit(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = m.Load(ctx, res.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := core.GetAs[int](s, "n"); n != 1 {
+		t.Fatalf("reloaded n = %d, want 1", n)
+	}
+	s.Set("n", 2)
+	if _, err := m.Commit(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if store.loads != 1 || store.saves != 2 {
+		t.Fatalf("wrapper saw %d loads and %d delta saves, want 1 and 2", store.loads, store.saves)
+	}
+}

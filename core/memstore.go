@@ -140,7 +140,6 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 }
 
 var (
-	_ clockedStore = (*MemoryStore)(nil)
 	_ DeltaStore   = (*MemoryStore)(nil)
 	_ TouchStore   = (*MemoryStore)(nil)
 	_ TTLStore     = (*MemoryStore)(nil)
@@ -213,8 +212,9 @@ func (s *MemoryStore) Load(ctx context.Context, key string) ([]byte, bool, error
 	return s.loadAt(ctx, key, time.Now().UnixNano())
 }
 
-// loadAt is Load with the clock read by the caller (a [Manager], which
-// reads it anyway), so that a request reads the clock once per step.
+// loadAt is Load at the time now, read by the caller (a [Manager], which
+// reads the clock anyway), so that a request reads the clock once per
+// step.
 func (s *MemoryStore) loadAt(ctx context.Context, key string, now int64) ([]byte, bool, error) {
 	if err := s.begin(ctx, "load"); err != nil {
 		return nil, false, err
@@ -293,7 +293,8 @@ func (s *MemoryStore) SaveDelta(ctx context.Context, key string, d *Delta) error
 	return s.saveDeltaAt(ctx, key, d, time.Now())
 }
 
-// saveDeltaAt is SaveDelta with the clock read by the caller (see loadAt).
+// saveDeltaAt is SaveDelta at the time now, read by the caller (see
+// loadAt).
 func (s *MemoryStore) saveDeltaAt(ctx context.Context, key string, d *Delta, now time.Time) error {
 	if err := s.begin(ctx, "save delta"); err != nil {
 		return err

@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -134,7 +135,9 @@ func WithCodec(codec Codec) Option {
 
 // WithClock sets the clock used for every deadline. Default: time.Now.
 // Tests inject a clock to move time without sleeping; it must not run
-// behind the real time, since stores also drop expired records by it.
+// behind the real time, since stores also drop expired records by it
+// (their own clock). A [*MemoryStore] given to [NewManager] itself judges
+// the loads and saves of the manager by the manager's clock.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) {
 		if now == nil {
@@ -173,13 +176,14 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithMaxSize limits the encoded size of a session record; a commit over it
-// fails with an error wrapping [ErrTooLarge]. Default: 1 MiB.
+// fails with an error wrapping [ErrTooLarge]. A limit over 2 GiB - 1 counts
+// as 2 GiB - 1. Default: 1 MiB.
 func WithMaxSize(n int) Option {
 	return func(c *config) {
 		if n <= 0 {
 			panic(fmt.Sprintf("core: WithMaxSize(%d): must be positive", n))
 		}
-		c.maxSize = n
+		c.maxSize = min(n, math.MaxInt32)
 	}
 }
 

@@ -138,15 +138,6 @@ var (
 	ErrClosed = errors.New("core: store closed")
 )
 
-// clockedStore is a store of this package that takes the caller's reading
-// of the clock instead of reading it again: the memory store, whose load
-// and save cost about as much as a clock reading. Its two methods behave
-// as Load and SaveDelta at the time now.
-type clockedStore interface {
-	loadAt(ctx context.Context, key string, now int64) ([]byte, bool, error)
-	saveDeltaAt(ctx context.Context, key string, d *Delta, now time.Time) error
-}
-
 func notSupported(s Store, op string) error {
 	return fmt.Errorf("core: %T: %s: %w", s, op, ErrNotSupported)
 }
@@ -154,10 +145,14 @@ func notSupported(s Store, op string) error {
 // SaveDelta applies d to the record under key through s. It uses the
 // store's atomic [DeltaStore] capability when present; otherwise (or when
 // the store reports [ErrNotSupported]) it falls back to a best-effort
-// load, [ApplyDelta], save, which can lose a concurrent update.
+// load, [ApplyDelta], save, which can lose a concurrent update. now is the
+// time of the fallback's ApplyDelta, and a [*MemoryStore] (not a type
+// embedding one) applies the delta at now too, sparing a clock reading.
 func SaveDelta(ctx context.Context, s Store, key string, d *Delta, now time.Time) error {
-	if cs, ok := s.(clockedStore); ok {
-		return cs.saveDeltaAt(ctx, key, d, now)
+	if ms, ok := s.(*MemoryStore); ok {
+		// The concrete type only: a type embedding *MemoryStore keeps its
+		// own SaveDelta.
+		return ms.saveDeltaAt(ctx, key, d, now)
 	}
 	if ds, ok := s.(DeltaStore); ok {
 		err := ds.SaveDelta(ctx, key, d)

@@ -5,13 +5,14 @@
 //
 // Usage:
 //
-//	report -benchstat stats.csv -wrk wrk.tsv -roundtrips PASS|FAIL [-count 6] [-wrk-seconds 10] [-wrk-rounds 2] [-rev REV]
+//	report -benchstat stats.csv -wrk wrk.tsv -roundtrips PASS|FAIL [-count 6] [-wrk-seconds 10] [-wrk-rounds 3] [-rev REV]
 //
 // stats.csv is `benchstat -format csv` of the BenchmarkApps and
 // BenchmarkStoreLoad runs; wrk.tsv has one line per loopback run:
 // app, variant, requests/s, p99 in µs, requests, socket errors, non-2xx.
 // An app with several runs (rounds) gets the median of their requests/s
-// and of their p99s.
+// and of their p99s; its request, socket-error and non-2xx counts are the
+// sums over the rounds.
 package main
 
 import (
@@ -59,7 +60,7 @@ type wrkRun struct {
 	p99              time.Duration
 	errors, non2xx   int64
 	requests         int64
-	rounds           int // valid runs averaged
+	rounds           int // valid runs the medians are taken over
 	present, invalid bool
 }
 
