@@ -100,7 +100,10 @@ func TestMemcachePause(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	l.setPhase(paused)
 	srv.Pause()
-	time.Sleep(1500 * time.Millisecond)
+	// Longer than two request deadlines: a user whose request was in
+	// flight at the pause (counted before) fails at the deadline, and the
+	// request it sends next fails inside the pause too.
+	time.Sleep(2*requestDeadline + 500*time.Millisecond)
 	l.setPhase(resumed)
 	srv.Resume()
 	took := l.waitAllOK(t, resumed, 5*time.Second)
