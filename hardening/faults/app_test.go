@@ -302,3 +302,48 @@ func logSummary(t *testing.T, names []string, s summary) {
 		t.Logf("phase %d %-10s ok=%-5d failed=%-5d max latency %v", ph, name, s.ok[ph], s.failed[ph], s.maxLatency[ph].Round(time.Millisecond))
 	}
 }
+
+// pauseAndResume loads the app with users, stops the server with SIGSTOP
+// for two and a half request deadlines, resumes it, and checks that
+// requests failed during the pause, that every user is served again after
+// SIGCONT, that nothing failed once recovered, and that nothing panicked.
+// name is the server's, for the messages.
+func pauseAndResume(t *testing.T, a *app, users []*user, srv interface {
+	Pause()
+	Resume()
+}, name string) {
+	t.Helper()
+	const (
+		before = iota
+		paused
+		resumed
+		recovered
+	)
+	l := a.startLoad(users, before)
+	time.Sleep(300 * time.Millisecond)
+	l.setPhase(paused)
+	srv.Pause()
+	// Longer than two request deadlines: a user whose request was in
+	// flight at the pause (counted before) fails at the deadline, and the
+	// request it sends next fails inside the pause too.
+	time.Sleep(2*requestDeadline + 500*time.Millisecond)
+	l.setPhase(resumed)
+	srv.Resume()
+	took := l.waitAllOK(t, resumed, 5*time.Second)
+	t.Logf("every user was served again %v after SIGCONT", took.Round(time.Millisecond))
+	l.setPhase(recovered)
+	time.Sleep(300 * time.Millisecond)
+	l.stop()
+
+	s := check(t, users, answerBound, 0)
+	logSummary(t, []string{"before", "paused", "resumed", "recovered"}, s)
+	if s.failed[paused] == 0 {
+		t.Errorf("no request failed while %s was paused", name)
+	}
+	if s.failed[recovered] != 0 || s.ok[recovered] == 0 {
+		t.Errorf("after recovery: %d failed, %d succeeded; want none failed", s.failed[recovered], s.ok[recovered])
+	}
+	if n := a.panics.Load(); n != 0 {
+		t.Errorf("%d panics", n)
+	}
+}

@@ -89,40 +89,7 @@ func TestMemcachePause(t *testing.T) {
 	store, _ := memcacheStore(t, srv.Addr, requestDeadline)
 	a := newApp(t, store, requestDeadline)
 	users := a.newUsers(12)
-
-	const (
-		before = iota
-		paused
-		resumed
-		recovered
-	)
-	l := a.startLoad(users, before)
-	time.Sleep(300 * time.Millisecond)
-	l.setPhase(paused)
-	srv.Pause()
-	// Longer than two request deadlines: a user whose request was in
-	// flight at the pause (counted before) fails at the deadline, and the
-	// request it sends next fails inside the pause too.
-	time.Sleep(2*requestDeadline + 500*time.Millisecond)
-	l.setPhase(resumed)
-	srv.Resume()
-	took := l.waitAllOK(t, resumed, 5*time.Second)
-	t.Logf("every user was served again %v after SIGCONT", took.Round(time.Millisecond))
-	l.setPhase(recovered)
-	time.Sleep(300 * time.Millisecond)
-	l.stop()
-
-	s := check(t, users, answerBound, 0)
-	logSummary(t, []string{"before", "paused", "resumed", "recovered"}, s)
-	if s.failed[paused] == 0 {
-		t.Error("no request failed while memcached was paused")
-	}
-	if s.failed[recovered] != 0 || s.ok[recovered] == 0 {
-		t.Errorf("after recovery: %d failed, %d succeeded; want none failed", s.failed[recovered], s.ok[recovered])
-	}
-	if n := a.panics.Load(); n != 0 {
-		t.Errorf("%d panics", n)
-	}
+	pauseAndResume(t, a, users, srv, "memcached")
 	timeouts := 0
 	for _, err := range a.storeErrors() {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
