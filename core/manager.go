@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -26,7 +27,9 @@ type Manager struct {
 	store Store
 	mem   *MemoryStore // store, when it is a *MemoryStore (not a type embedding one)
 	cfg   config
-	vary  []string // the Vary value, {"Cookie"} or {token header}; never modified
+	// reuseDeltas: the store never keeps a Delta passed to it (see release)
+	reuseDeltas bool
+	vary        []string // the Vary value, {"Cookie"} or {token header}; never modified
 }
 
 // NewManager returns a Manager keeping sessions in store. Configuration
@@ -40,6 +43,8 @@ func NewManager(store Store, opts ...Option) *Manager {
 	}
 	m := &Manager{store: store, cfg: defaultConfig()}
 	m.mem, _ = store.(*MemoryStore)
+	_, isDeltaStore := store.(DeltaStore)
+	m.reuseDeltas = m.mem != nil || !isDeltaStore
 	for _, o := range opts {
 		o(&m.cfg)
 	}
@@ -364,6 +369,7 @@ func (m *Manager) create(ctx context.Context, s *Session, now time.Time, late bo
 			break
 		}
 	}
+	m.release(d)
 	if err != nil {
 		return res, fmt.Errorf("core: save new session %s: %w", logKey(key), err)
 	}
@@ -389,6 +395,8 @@ func (m *Manager) saveDelta(ctx context.Context, s *Session, now time.Time, late
 		d.Header = d.header(s.remember, s.created, expiry)
 	}
 	err = SaveDelta(ctx, m.store, s.key, &d.Delta, now)
+	newHeader := d.Header != nil
+	m.release(d)
 	if errors.Is(err, ErrSessionGone) {
 		// Deleted meanwhile (logout, Renew or expiry elsewhere): dropping
 		// these changes is the rule, and the cookie is left alone since it
@@ -406,7 +414,7 @@ func (m *Manager) saveDelta(ctx context.Context, s *Session, now time.Time, late
 		return res, fmt.Errorf("core: save session %s: %w", logKey(s.key), err)
 	}
 	persist := s.remember || m.cfg.cookie.Persist
-	if d.Header != nil || expiry.After(s.expiry) {
+	if newHeader || expiry.After(s.expiry) {
 		s.expiry = expiry
 	}
 	rememberCh := s.rememberCh
@@ -480,13 +488,17 @@ func (m *Manager) encode(s *Session, now time.Time, full bool) (*commitDelta, er
 	var offs [16]int
 	ends := offs[:0]
 	// The usual commit sets a few keys: the delta, its entries and their
-	// bytes in one allocation.
-	d := new(commitDelta)
+	// bytes in one allocation, reused when the store does not keep it.
+	d := deltaPool.Get().(*commitDelta)
 	entries, buf := d.entries[:0], d.buf[:0]
 	if n > len(d.entries) {
 		entries, buf = make([]Entry, 0, n), make([]byte, 0, 32*n+16)
 	}
 	total := RecordHeaderSize
+	fail := func(err error) (*commitDelta, error) {
+		m.release(d)
+		return nil, err
+	}
 	for i := range s.items {
 		it := &s.items[i]
 		expired := it.deadline != 0 && now.UnixNano() >= it.deadline
@@ -507,12 +519,12 @@ func (m *Manager) encode(s *Session, now time.Time, full bool) (*commitDelta, er
 		var err error
 		buf, err = m.cfg.codec.Encode(buf, it.val)
 		if err != nil {
-			return nil, fmt.Errorf("core: session key %q: %w", it.key, err)
+			return fail(fmt.Errorf("core: session key %q: %w", it.key, err))
 		}
 		it.size = entrySize(len(it.key), len(buf)-start)
 		total += int(it.size)
 		if total > m.cfg.maxSize {
-			return nil, fmt.Errorf("%w: over the %d-byte limit set by WithMaxSize", ErrTooLarge, m.cfg.maxSize)
+			return fail(fmt.Errorf("%w: over the %d-byte limit set by WithMaxSize", ErrTooLarge, m.cfg.maxSize))
 		}
 		entries = append(entries, Entry{Key: it.key})
 		ends = append(ends, len(buf))
@@ -520,7 +532,7 @@ func (m *Manager) encode(s *Session, now time.Time, full bool) (*commitDelta, er
 	// Checked again with the unchanged entries counted in full; a commit
 	// that sets nothing only shrinks the record and is never refused.
 	if len(entries) > 0 && total > m.cfg.maxSize {
-		return nil, fmt.Errorf("%w: over the %d-byte limit set by WithMaxSize", ErrTooLarge, m.cfg.maxSize)
+		return fail(fmt.Errorf("%w: over the %d-byte limit set by WithMaxSize", ErrTooLarge, m.cfg.maxSize))
 	}
 	start := 0
 	for i := range entries {
@@ -538,6 +550,23 @@ type commitDelta struct {
 	hdr     [RecordHeaderSize]byte
 	entries [2]Entry
 	buf     [64]byte
+}
+
+// deltaPool holds commitDeltas for reuse: see [Manager.release].
+var deltaPool = sync.Pool{New: func() any { return new(commitDelta) }}
+
+// release returns d to deltaPool once the commit is done with it, if m's
+// store is known not to keep it: the memory store and the fallback of
+// [SaveDelta] copy what they keep (with [ApplyDelta]). A DeltaStore of
+// another type may keep d's slices after SaveDelta returns, so its deltas
+// are left to the garbage collector.
+func (m *Manager) release(d *commitDelta) {
+	if !m.reuseDeltas {
+		return
+	}
+	d.Delta = Delta{}
+	d.entries = [len(d.entries)]Entry{}
+	deltaPool.Put(d)
 }
 
 // header returns a record header in d's own room.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -505,5 +506,48 @@ func TestEmbeddedMemoryStoreKeepsOverrides(t *testing.T) {
 	}
 	if store.loads != 1 || store.saves != 2 {
 		t.Fatalf("wrapper saw %d loads and %d delta saves, want 1 and 2", store.loads, store.saves)
+	}
+}
+
+// keepingStore is a DeltaStore that keeps every Delta passed to it, as a
+// store queueing writes might.
+type keepingStore struct {
+	*core.MemoryStore
+	kept []*core.Delta
+	want []string // what each kept delta's first entry held when passed
+}
+
+func (k *keepingStore) SaveDelta(ctx context.Context, key string, d *core.Delta) error {
+	k.kept = append(k.kept, d)
+	k.want = append(k.want, d.Set[0].Key+"="+string(d.Set[0].Value))
+	return k.MemoryStore.SaveDelta(ctx, key, d)
+}
+
+// TestDeltasKeptByStoreAreNotReused checks that the manager recycles a
+// commit's delta only for stores known not to keep it: a DeltaStore of
+// another type still holds intact deltas after later commits.
+func TestDeltasKeptByStoreAreNotReused(t *testing.T) {
+	mem := core.NewMemoryStore()
+	defer mem.Close()
+	store := &keepingStore{MemoryStore: mem}
+	m := core.NewManager(store, quiet())
+	ctx := context.Background()
+	for i := range 20 {
+		s, err := m.Load(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Set(fmt.Sprintf("k%d", i), strings.Repeat("v", i))
+		if _, err := m.Commit(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, d := range store.kept {
+		if len(d.Set) == 0 {
+			t.Fatalf("delta %d kept by the store was emptied by later commits, was %q", i, store.want[i])
+		}
+		if got := d.Set[0].Key + "=" + string(d.Set[0].Value); got != store.want[i] {
+			t.Fatalf("delta %d kept by the store changed after later commits: %q, was %q", i, got, store.want[i])
+		}
 	}
 }
