@@ -489,7 +489,7 @@ func (m *Manager) encode(s *Session, now time.Time, full bool) (*commitDelta, er
 	ends := offs[:0]
 	// The usual commit sets a few keys: the delta, its entries and their
 	// bytes in one allocation, reused when the store does not keep it.
-	d := deltaPool.Get().(*commitDelta)
+	d := m.newDelta()
 	entries, buf := d.entries[:0], d.buf[:0]
 	if n > len(d.entries) {
 		entries, buf = make([]Entry, 0, n), make([]byte, 0, 32*n+16)
@@ -554,6 +554,15 @@ type commitDelta struct {
 
 // deltaPool holds commitDeltas for reuse: see [Manager.release].
 var deltaPool = sync.Pool{New: func() any { return new(commitDelta) }}
+
+// newDelta returns an empty commitDelta, from deltaPool when m's store
+// lets it go back there.
+func (m *Manager) newDelta() *commitDelta {
+	if !m.reuseDeltas {
+		return new(commitDelta)
+	}
+	return deltaPool.Get().(*commitDelta)
+}
 
 // release returns d to deltaPool once the commit is done with it, if m's
 // store is known not to keep it: the memory store and the fallback of
