@@ -11,9 +11,6 @@ import (
 	"github.com/sessionkit/sessionkit/core"
 )
 
-// key is the echo.Context key of the session.
-const key = "github.com/sessionkit/sessionkit/echosession"
-
 // New returns the Echo middleware for a new [core.Manager] keeping
 // sessions in store, configured by opts. Configuration mistakes panic
 // here, as in [core.NewManager].
@@ -54,7 +51,6 @@ func FromManager(m *core.Manager) echo.MiddlewareFunc {
 				return err
 			}
 			c.SetRequest(r.WithContext(ctx))
-			c.Set(key, s)
 			res := c.Response()
 			*w = writer{ResponseWriter: res.Writer, m: m, s: s, ctx: ctx}
 			res.Writer = w
@@ -68,9 +64,18 @@ func FromManager(m *core.Manager) echo.MiddlewareFunc {
 // middleware did not run for this request. With two session middlewares
 // on one route it returns the innermost one's; use the manager's
 // [core.Manager.FromContext] on c.Request().Context() for the other.
+//
+// Get reads the session from c.Request().Context(), not from Echo's
+// c.Get store, so the middleware adds no map to a request that uses none:
+// a handler that replaces the request must derive the new request's
+// context from the old one (as r.WithContext(ctx) with ctx from
+// r.Context() does).
 func Get(c echo.Context) *core.Session {
-	s, _ := c.Get(key).(*core.Session)
-	return s
+	r := c.Request()
+	if r == nil {
+		return nil
+	}
+	return core.FromContext(r.Context())
 }
 
 // writer commits the session right before the response headers are

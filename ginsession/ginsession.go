@@ -11,10 +11,6 @@ import (
 	"github.com/sessionkit/sessionkit/core"
 )
 
-// ctxKey is the gin.Context key of the session; a type of its own cannot
-// collide with an app's keys.
-type ctxKey struct{}
-
 // New returns the Gin middleware for a new [core.Manager] keeping sessions
 // in store, configured by opts. Configuration mistakes panic here, as in
 // [core.NewManager].
@@ -55,7 +51,6 @@ func FromManager(m *core.Manager) gin.HandlerFunc {
 			return
 		}
 		c.Request = r.WithContext(ctx)
-		c.Set(ctxKey{}, s)
 		*w = writer{ResponseWriter: c.Writer, m: m, s: s, ctx: ctx}
 		c.Writer = w
 		defer w.restore(c)
@@ -68,10 +63,16 @@ func FromManager(m *core.Manager) gin.HandlerFunc {
 // middleware did not run for this request. With two session middlewares
 // on one route it returns the innermost one's; use the manager's
 // [core.Manager.FromContext] on c.Request.Context() for the other.
+//
+// Get reads the session from c.Request.Context(), not from c.Keys, so the
+// middleware adds no map to a request that uses none: a handler that
+// replaces c.Request must derive the new request's context from the old
+// one (as r.WithContext(ctx) with ctx from r.Context() does).
 func Get(c *gin.Context) *core.Session {
-	v, _ := c.Get(ctxKey{})
-	s, _ := v.(*core.Session)
-	return s
+	if c.Request == nil {
+		return nil
+	}
+	return core.FromContext(c.Request.Context())
 }
 
 func fail(c *gin.Context, err error) {
