@@ -57,6 +57,14 @@ func validID(s string) bool {
 // stored: the lowercase hex SHA-256 of the ID, so that a leaked store or a
 // timing side channel in it yields no live ID.
 func storeKey(id string) string {
+	var out [2 * sha256.Size]byte
+	storeKeyTo(&out, id)
+	return string(out[:])
+}
+
+// storeKeyTo writes [storeKey] of id to out, for a lookup that needs no
+// string of it.
+func storeKeyTo(out *[2 * sha256.Size]byte, id string) {
 	var in [64]byte // IDs are 43 bytes: hash them without a heap copy
 	var sum [sha256.Size]byte
 	if len(id) <= len(in) {
@@ -64,9 +72,7 @@ func storeKey(id string) string {
 	} else {
 		sum = sha256.Sum256([]byte(id))
 	}
-	var out [2 * sha256.Size]byte
 	hex.Encode(out[:], sum[:])
-	return string(out[:])
 }
 
 // StoreKey returns the key under which a session with the given ID is kept

@@ -162,17 +162,25 @@ func (m *Manager) load(ctx context.Context, token string, s *Session) error {
 	if !validID(token) {
 		return nil
 	}
-	key := storeKey(token)
 	var (
+		key   string
 		data  []byte
 		found bool
 		err   error
 		now   time.Time
 	)
 	if m.mem != nil {
+		// The memory store hands back its own key string: no key is
+		// allocated for a session that exists, nor for one that does not.
+		var hexKey [64]byte
+		storeKeyTo(&hexKey, token)
 		now = m.cfg.clock()
-		data, found, err = m.mem.loadAt(ctx, key, now.UnixNano())
+		key, data, found, err = m.mem.loadKeyAt(ctx, hexKey[:], now.UnixNano())
+		if err != nil {
+			key = string(hexKey[:])
+		}
 	} else {
+		key = storeKey(token)
 		data, found, err = m.store.Load(ctx, key)
 		now = m.cfg.clock()
 	}
@@ -190,9 +198,9 @@ func (m *Manager) load(ctx context.Context, token string, s *Session) error {
 		return nil
 	}
 	_, lifetime := m.timeouts(s.remember)
-	if !now.Before(s.expiry) || !now.Before(s.created.Add(lifetime)) {
+	if now.UnixNano() >= s.expiry || !now.Before(timeOf(s.created).Add(lifetime)) {
 		clear(s.items)
-		s.items, s.remember, s.created, s.expiry = s.itemsBuf[:0], false, time.Time{}, time.Time{}
+		s.items, s.remember, s.created, s.expiry = s.itemsBuf[:0], false, 0, 0
 		return nil
 	}
 	s.id, s.key, s.exists = token, key, true
@@ -205,8 +213,8 @@ func (m *Manager) decode(s *Session, data []byte, now time.Time) error {
 		return err
 	}
 	s.remember = data[1]&flagRemember != 0
-	s.expiry = getTime(data[2:10])
-	s.created = getTime(data[10:18])
+	s.expiry = int64(binary.BigEndian.Uint64(data[2:10]))
+	s.created = int64(binary.BigEndian.Uint64(data[10:18]))
 	var derr error
 	err := walkEntries(data[RecordHeaderSize:], func(key, entry []byte) {
 		if derr != nil {
@@ -278,7 +286,7 @@ func (m *Manager) Commit(ctx context.Context, s *Session) (CommitResult, error) 
 		}
 		existed := s.exists
 		s.id, s.key, s.exists, s.destroy, s.renew = "", "", false, false, false
-		s.created, s.expiry = time.Time{}, time.Time{}
+		s.created, s.expiry = 0, 0
 		if !s.hasSetItems() {
 			s.resetChanges()
 			if late {
@@ -351,15 +359,16 @@ func (m *Manager) create(ctx context.Context, s *Session, now time.Time, late bo
 		s.resetChanges()
 		return res, fmt.Errorf("%w: a new session cannot send its cookie, its data is not saved", ErrHeadersWritten)
 	}
-	if s.created.IsZero() || !s.renew {
-		s.created = now
+	if s.created == 0 || !s.renew {
+		s.created = unixNano(now)
 	}
-	expiry := m.deadline(s.created, now, s.remember)
+	created := timeOf(s.created)
+	expiry := m.deadline(created, now, s.remember)
 	d, err := m.encode(s, now, true)
 	if err != nil {
 		return res, err
 	}
-	d.Create, d.Header, d.Expiry = true, d.header(s.remember, s.created, expiry), expiry
+	d.Create, d.Header, d.Expiry = true, d.header(s.remember, created, expiry), expiry
 	var id, key string
 	for attempt := 0; ; attempt++ {
 		id = newID()
@@ -373,7 +382,7 @@ func (m *Manager) create(ctx context.Context, s *Session, now time.Time, late bo
 	if err != nil {
 		return res, fmt.Errorf("core: save new session %s: %w", logKey(key), err)
 	}
-	s.id, s.key, s.exists, s.expiry = id, key, true, expiry
+	s.id, s.key, s.exists, s.expiry = id, key, true, unixNano(expiry)
 	s.resetChanges()
 	res.Token, res.Expiry, res.Vary = id, expiry, true
 	res.SendToken = m.cfg.headerName != ""
@@ -385,14 +394,15 @@ func (m *Manager) create(ctx context.Context, s *Session, now time.Time, late bo
 
 // saveDelta saves the changes of an existing session.
 func (m *Manager) saveDelta(ctx context.Context, s *Session, now time.Time, late bool, res CommitResult) (CommitResult, error) {
-	expiry := m.deadline(s.created, now, s.remember)
+	created := timeOf(s.created)
+	expiry := m.deadline(created, now, s.remember)
 	d, err := m.encode(s, now, false)
 	if err != nil {
 		return res, err
 	}
 	d.Clear, d.Expiry = s.cleared, expiry
 	if s.rememberCh {
-		d.Header = d.header(s.remember, s.created, expiry)
+		d.Header = d.header(s.remember, created, expiry)
 	}
 	err = SaveDelta(ctx, m.store, s.key, &d.Delta, now)
 	newHeader := d.Header != nil
@@ -414,14 +424,14 @@ func (m *Manager) saveDelta(ctx context.Context, s *Session, now time.Time, late
 		return res, fmt.Errorf("core: save session %s: %w", logKey(s.key), err)
 	}
 	persist := s.remember || m.cfg.cookie.Persist
-	if newHeader || expiry.After(s.expiry) {
-		s.expiry = expiry
+	if exp := unixNano(expiry); newHeader || exp > s.expiry {
+		s.expiry = exp
 	}
 	rememberCh := s.rememberCh
 	s.resetChanges()
-	res.Token, res.Expiry = s.id, s.expiry
+	res.Token, res.Expiry = s.id, timeOf(s.expiry)
 	if !late && m.cfg.headerName == "" && (persist || rememberCh) {
-		res.Cookie = m.cfg.cookieFor(s.id, s.expiry, now, persist)
+		res.Cookie = m.cfg.cookieFor(s.id, res.Expiry, now, persist)
 		res.Vary = true
 	}
 	return res, nil
@@ -430,14 +440,14 @@ func (m *Manager) saveDelta(ctx context.Context, s *Session, now time.Time, late
 // touch extends the deadline of an unmodified session under rolling
 // expiry, at most once per touch interval.
 func (m *Manager) touch(ctx context.Context, s *Session, now time.Time, late bool, res CommitResult) (CommitResult, error) {
-	res.Token, res.Expiry = s.id, s.expiry
+	res.Token, res.Expiry = s.id, timeOf(s.expiry)
 	if !m.cfg.rolling {
 		return res, nil
 	}
 	idle, _ := m.timeouts(s.remember)
-	expiry := m.deadline(s.created, now, s.remember)
-	lastExtended := s.expiry.Add(-idle)
-	if !expiry.After(s.expiry) || now.Sub(lastExtended) < m.touchInterval(idle) {
+	expiry := m.deadline(timeOf(s.created), now, s.remember)
+	lastExtended := res.Expiry.Add(-idle)
+	if !expiry.After(res.Expiry) || now.Sub(lastExtended) < m.touchInterval(idle) {
 		return res, nil
 	}
 	if err := Touch(ctx, m.store, s.key, expiry); err != nil {
@@ -446,7 +456,7 @@ func (m *Manager) touch(ctx context.Context, s *Session, now time.Time, late boo
 		}
 		return res, fmt.Errorf("core: touch session %s: %w", logKey(s.key), err)
 	}
-	s.expiry = expiry
+	s.expiry = unixNano(expiry)
 	res.Expiry = expiry
 	if !late && m.cfg.headerName == "" && (s.remember || m.cfg.cookie.Persist) {
 		res.Cookie = m.cfg.cookieFor(s.id, expiry, now, true)
@@ -656,7 +666,7 @@ func (m *Manager) Iterate(ctx context.Context, fn func(key string, s *Session) b
 	now := m.cfg.clock()
 	return Iterate(ctx, m.store, func(key string, data []byte) bool {
 		s := m.newSession(ctx, false)
-		if err := m.decode(s, data, now); err != nil || !now.Before(s.expiry) {
+		if err := m.decode(s, data, now); err != nil || now.UnixNano() >= s.expiry {
 			return true
 		}
 		return fn(key, s)

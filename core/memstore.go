@@ -52,6 +52,7 @@ type memShard struct {
 }
 
 type memEntry struct {
+	key    string // the map key it is stored under, handed to loadKeyAt's callers
 	data   []byte // never modified once stored
 	expiry int64  // Unix nanoseconds
 }
@@ -229,6 +230,24 @@ func (s *MemoryStore) loadAt(ctx context.Context, key string, now int64) ([]byte
 	return e.data, true, nil
 }
 
+// loadKeyAt is loadAt for a key given as bytes, which it looks up without
+// making a string of them: it returns the store's own key string with the
+// record, so that a [Manager] loading a session allocates no key. key is
+// "" when the record is not found.
+func (s *MemoryStore) loadKeyAt(ctx context.Context, hexKey []byte, now int64) (key string, data []byte, found bool, err error) {
+	if err := s.begin(ctx, "load"); err != nil {
+		return "", nil, false, err
+	}
+	sh := &s.shards[maphash.Bytes(s.seed, hexKey)&s.mask] // as shard(string(hexKey))
+	sh.mu.RLock()
+	e, ok := sh.m[string(hexKey)]
+	sh.mu.RUnlock()
+	if !ok || !e.live(now) {
+		return "", nil, false, nil
+	}
+	return e.key, e.data, true, nil
+}
+
 // Save stores a copy of data under key until expiry. Saving a record whose
 // expiry has already passed deletes the key.
 func (s *MemoryStore) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
@@ -243,7 +262,7 @@ func (s *MemoryStore) Save(ctx context.Context, key string, data []byte, expiry 
 		s.remove(key)
 		return nil
 	}
-	s.put(key, memEntry{data: bytes.Clone(data), expiry: exp})
+	s.put(key, memEntry{key: key, data: bytes.Clone(data), expiry: exp})
 	return nil
 }
 
@@ -320,7 +339,7 @@ func (s *MemoryStore) saveDeltaAt(ctx context.Context, key string, d *Delta, now
 		}
 		return nil
 	}
-	sh.m[key] = memEntry{data: data, expiry: exp}
+	sh.m[key] = memEntry{key: key, data: data, expiry: exp}
 	sh.mu.Unlock()
 	if !existed {
 		s.grew()
@@ -347,7 +366,7 @@ func (s *MemoryStore) Touch(ctx context.Context, key string, expiry time.Time) e
 	if err := SetRecordExpiry(data, expiry); err != nil {
 		return fmt.Errorf("core: memory store: touch: %w", err)
 	}
-	sh.m[key] = memEntry{data: data, expiry: expiry.UnixNano()}
+	sh.m[key] = memEntry{key: key, data: data, expiry: expiry.UnixNano()}
 	return nil
 }
 

@@ -293,3 +293,30 @@ func ExampleNewMemoryStore() {
 	fmt.Println(n)
 	// Output: 1
 }
+
+// A request of an existing session over the memory store allocates only
+// the session with its context: the store key is looked up without a
+// string of its own, and the session's values (here a one-byte key and a
+// small int) cost nothing more.
+func TestManagerLoadOnMemoryStoreAllocatesOnlyTheSession(t *testing.T) {
+	m := core.NewManager(newTestMemoryStore(t))
+	ctx := t.Context()
+	s, err := m.Load(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Set("n", 7)
+	res, err := m.Commit(ctx, s)
+	if err != nil || res.Token == "" {
+		t.Fatalf("Commit: %v, token %q", err, res.Token)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		_, s, err := m.LoadContext(ctx, res.Token)
+		if err != nil || s.ID() != res.Token {
+			t.Fatalf("LoadContext: %v, ID %q", err, s.ID())
+		}
+	})
+	if allocs != 1 {
+		t.Errorf("LoadContext allocates %v times, want 1", allocs)
+	}
+}

@@ -77,15 +77,24 @@ type Delta struct {
 }
 
 func putTime(b []byte, t time.Time) {
-	var n int64
-	if !t.IsZero() {
-		n = t.UnixNano()
-	}
-	binary.BigEndian.PutUint64(b, uint64(n))
+	binary.BigEndian.PutUint64(b, uint64(unixNano(t)))
 }
 
 func getTime(b []byte) time.Time {
-	n := int64(binary.BigEndian.Uint64(b))
+	return timeOf(int64(binary.BigEndian.Uint64(b)))
+}
+
+// unixNano is t in Unix nanoseconds, 0 for the zero time: how records,
+// and a [Session] in memory, keep their times.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// timeOf is the time of n Unix nanoseconds, the zero time for 0.
+func timeOf(n int64) time.Time {
 	if n == 0 {
 		return time.Time{}
 	}
