@@ -267,6 +267,26 @@ func TestManyChanges(t *testing.T) {
 		if vals := storetest.Values(t, data); len(vals) != 1250 || vals["1"] != "1" || vals["2"] != "" {
 			t.Errorf("%d entries left, want 1250 odd ones", len(vals))
 		}
+		// An update of more live keys than the script reads in its first
+		// call (998): every set key's old length must still count, or the
+		// size field drifts from the record.
+		set = set[:0]
+		for i := range 2500 {
+			k := fmt.Sprint(i)
+			set = append(set, core.Entry{Key: k, Value: entry(k + "-longer")})
+		}
+		if err := s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: set}); err != nil {
+			t.Fatal(err)
+		}
+		if data, _, err = s.Load(ctx, "k"); err != nil {
+			t.Fatal(err)
+		}
+		if vals := storetest.Values(t, data); len(vals) != 2500 || vals["2"] != "2-longer" {
+			t.Errorf("%d entries after the update, want 2500", len(vals))
+		}
+		if n, _ := c.HGet(ctx, s.prefix+"k", fieldSize).Int(); n != len(data) {
+			t.Errorf("size field %d, record of %d bytes", n, len(data))
+		}
 	})
 }
 
