@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"slices"
@@ -204,19 +205,12 @@ func (s *MemoryStore) tooLarge(n int) error {
 // deadline disagrees with its data is never returned past either.
 func (e memEntry) live(now int64) bool {
 	return e.expiry > now && len(e.data) >= RecordHeaderSize && e.data[0] == RecordVersion &&
-		getTime(e.data[2:10]).UnixNano() > now
+		int64(binary.BigEndian.Uint64(e.data[2:10])) > now
 }
 
 // Load returns the record under key. The returned slice is the store's own
 // and must not be modified.
 func (s *MemoryStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
-	return s.loadAt(ctx, key, time.Now().UnixNano())
-}
-
-// loadAt is Load at the time now, read by the caller (a [Manager], which
-// reads the clock anyway), so that a request reads the clock once per
-// step.
-func (s *MemoryStore) loadAt(ctx context.Context, key string, now int64) ([]byte, bool, error) {
 	if err := s.begin(ctx, "load"); err != nil {
 		return nil, false, err
 	}
@@ -224,16 +218,18 @@ func (s *MemoryStore) loadAt(ctx context.Context, key string, now int64) ([]byte
 	sh.mu.RLock()
 	e, ok := sh.m[key]
 	sh.mu.RUnlock()
-	if !ok || !e.live(now) {
+	if !ok || !e.live(time.Now().UnixNano()) {
 		return nil, false, nil
 	}
 	return e.data, true, nil
 }
 
-// loadKeyAt is loadAt for a key given as bytes, which it looks up without
-// making a string of them: it returns the store's own key string with the
-// record, so that a [Manager] loading a session allocates no key. key is
-// "" when the record is not found.
+// loadKeyAt is Load for a [Manager]: at the time now, which the manager
+// reads anyway, so that a request reads the clock once per step, and for
+// a key given as bytes, which it looks up without making a string of
+// them. It returns the store's own key string with the record, so that
+// loading a session allocates no key; key is "" when the record is not
+// found.
 func (s *MemoryStore) loadKeyAt(ctx context.Context, hexKey []byte, now int64) (key string, data []byte, found bool, err error) {
 	if err := s.begin(ctx, "load"); err != nil {
 		return "", nil, false, err
@@ -313,7 +309,7 @@ func (s *MemoryStore) SaveDelta(ctx context.Context, key string, d *Delta) error
 }
 
 // saveDeltaAt is SaveDelta at the time now, read by the caller (see
-// loadAt).
+// loadKeyAt).
 func (s *MemoryStore) saveDeltaAt(ctx context.Context, key string, d *Delta, now time.Time) error {
 	if err := s.begin(ctx, "save delta"); err != nil {
 		return err
