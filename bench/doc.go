@@ -23,4 +23,9 @@
 // and writes RESULTS.md. Apps that use Redis read its address from
 // SESSIONKIT_REDIS_ADDR; run.sh starts a throwaway redis-server of its own,
 // and scripts/test.sh provides one for the smoke run.
+//
+// cmd/calibrate serves a bare net/http or Fiber app that burns a given CPU
+// time and allocates a given number of bytes per request: loaded by wrk
+// beside cmd/server's apps, it shows what ratio over loopback a session
+// layer of that cost could keep on the machine at hand.
 package bench
