@@ -48,63 +48,77 @@ func run() error {
 	spin := flag.Duration("spin", 0, "CPU time to burn per request, busy-waiting on the monotonic clock")
 	alloc := flag.Int("alloc", 0, "bytes to allocate per request, in one object")
 	flag.Parse()
-	if *spin < 0 || *alloc < 0 {
-		return errors.New("-spin and -alloc must not be negative")
-	}
 
-	var n atomic.Int64
-	work := func() []byte {
-		if *spin > 0 {
-			for start := time.Now(); time.Since(start) < *spin; {
-			}
-		}
-		if *alloc > 0 {
-			b := make([]byte, *alloc)
-			sink.Store(&b)
-		}
-		return strconv.AppendInt(nil, n.Add(1), 10)
+	srv, err := newServer(*framework, *spin, *alloc)
+	if err != nil {
+		return err
 	}
-
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	var serve func() error
-	var shutdown func() error
-	switch *framework {
-	case "nethttp":
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body := work()
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.Write(body)
-		})}
-		serve = func() error { return srv.Serve(ln) }
-		shutdown = func() error { return srv.Shutdown(context.Background()) }
-	case "fiber":
-		app := fiber.New(fiber.Config{DisableStartupMessage: true})
-		app.Get("/", func(c *fiber.Ctx) error { return c.Send(work()) })
-		serve = func() error { return app.Listener(ln) }
-		shutdown = app.Shutdown
-	default:
-		ln.Close()
-		return fmt.Errorf("-framework %q: want nethttp or fiber", *framework)
-	}
-
 	fmt.Println("listening", ln.Addr())
 	errc := make(chan error, 1)
-	go func() { errc <- serve() }()
+	go func() { errc <- srv.serve(ln) }()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	select {
 	case err := <-errc:
 		return err
 	case <-sig:
-		if err := shutdown(); err != nil {
-			return err
-		}
-		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
+		return srv.stop(errc)
 	}
+}
+
+// server is one calibration app.
+type server struct {
+	serve    func(net.Listener) error
+	shutdown func() error
+}
+
+// stop shuts s down and waits for its serve call, whose error errc
+// carries.
+func (s server) stop(errc <-chan error) error {
+	if err := s.shutdown(); err != nil {
+		return err
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// newServer returns the app of framework ("nethttp" or "fiber") that
+// busy-waits spin and allocates alloc bytes on every request before it
+// answers with the request's number.
+func newServer(framework string, spin time.Duration, alloc int) (server, error) {
+	if spin < 0 || alloc < 0 {
+		return server{}, errors.New("-spin and -alloc must not be negative")
+	}
+	var n atomic.Int64
+	work := func() []byte {
+		if spin > 0 {
+			for start := time.Now(); time.Since(start) < spin; {
+			}
+		}
+		if alloc > 0 {
+			b := make([]byte, alloc)
+			sink.Store(&b)
+		}
+		return strconv.AppendInt(nil, n.Add(1), 10)
+	}
+	switch framework {
+	case "nethttp":
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body := work()
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Write(body)
+		})}
+		return server{serve: srv.Serve, shutdown: func() error { return srv.Shutdown(context.Background()) }}, nil
+	case "fiber":
+		app := fiber.New(fiber.Config{DisableStartupMessage: true})
+		app.Get("/", func(c *fiber.Ctx) error { return c.Send(work()) })
+		return server{serve: app.Listener, shutdown: app.Shutdown}, nil
+	}
+	return server{}, fmt.Errorf("-framework %q: want nethttp or fiber", framework)
 }
