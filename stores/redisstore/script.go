@@ -118,6 +118,8 @@ local function varlen(x)
   while x >= 128 do x = math.floor(x / 128); l = l + 1 end
   return l
 end
+-- esize is an entry's encoded size from its key and value lengths.
+local function esize(kl, vl) return varlen(kl) + kl + varlen(vl) + vl end
 
 -- known[f]: the length field f has now, as this script leaves it.
 local known, dels, sets = {}, {}, {}
@@ -129,13 +131,13 @@ for j = 1, nf do
     if not reset and stored[j + 2] then l = #stored[j + 2] end
   end
   local kl = #f - 2
-  if l > 0 then size = size - (varlen(kl) + kl + varlen(l) + l) end
+  if l > 0 then size = size - esize(kl, l) end
   if j <= ndel then
     if l > 0 then dels[#dels + 1] = f end
     known[f] = 0
   else
     local v = ARGV[8 + ndel + 2 * (j - ndel)]
-    size = size + varlen(kl) + kl + varlen(#v) + #v
+    size = size + esize(kl, #v)
     known[f] = #v
     sets[#sets + 1] = f
     sets[#sets + 1] = v
