@@ -8,7 +8,17 @@
 //
 // Usage:
 //
-//	calibrate [-framework nethttp|fiber] [-addr 127.0.0.1:0] [-spin 900ns] [-alloc 650]
+//	calibrate [-framework nethttp|fiber] [-addr 127.0.0.1:0] [-spin 900ns] [-alloc 650] [-floor]
+//
+// With -floor the app also does the least work any server-side session
+// with hashed IDs at rest can do on such a request, and nothing else: it
+// reads the "session" cookie, hashes it with SHA-256, looks the digest up
+// in a sharded map under a read lock, checks the record's expiry against
+// one clock reading, writes a new 16-byte record (the counter and a fresh
+// expiry) under the write lock unless another request replaced the record
+// first (then it starts over, so no update is lost), and adds
+// "Vary: Cookie". No ID check, codec, per-key timeouts or size limits:
+// the floor under a session layer's loopback ratio on this machine.
 //
 // It prints "listening <host:port>" once it accepts connections, as
 // cmd/server does, so the same wrk script drives both, and serves until
@@ -17,6 +27,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +37,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -47,9 +60,10 @@ func run() error {
 	addr := flag.String("addr", "127.0.0.1:0", "the address to listen on")
 	spin := flag.Duration("spin", 0, "CPU time to burn per request, busy-waiting on the monotonic clock")
 	alloc := flag.Int("alloc", 0, "bytes to allocate per request, in one object")
+	floor := flag.Bool("floor", false, "also load and save a session record the cheapest way (see the package doc)")
 	flag.Parse()
 
-	srv, err := newServer(*framework, *spin, *alloc)
+	srv, err := newServer(*framework, *spin, *alloc, *floor)
 	if err != nil {
 		return err
 	}
@@ -90,13 +104,18 @@ func (s server) stop(errc <-chan error) error {
 
 // newServer returns the app of framework ("nethttp" or "fiber") that
 // busy-waits spin and allocates alloc bytes on every request before it
-// answers with the request's number.
-func newServer(framework string, spin time.Duration, alloc int) (server, error) {
+// answers with the request's number, or with floor the session's counter
+// (see the package doc).
+func newServer(framework string, spin time.Duration, alloc int, floor bool) (server, error) {
 	if spin < 0 || alloc < 0 {
 		return server{}, errors.New("-spin and -alloc must not be negative")
 	}
 	var n atomic.Int64
-	work := func() []byte {
+	var store *floorStore
+	if floor {
+		store = newFloorStore()
+	}
+	work := func(token []byte) []byte {
 		if spin > 0 {
 			for start := time.Now(); time.Since(start) < spin; {
 			}
@@ -105,20 +124,87 @@ func newServer(framework string, spin time.Duration, alloc int) (server, error) 
 			b := make([]byte, alloc)
 			sink.Store(&b)
 		}
+		if store != nil {
+			return strconv.AppendUint(nil, store.increment(token), 10)
+		}
 		return strconv.AppendInt(nil, n.Add(1), 10)
 	}
 	switch framework {
 	case "nethttp":
 		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body := work()
+			var token []byte
+			if store != nil {
+				if c, err := r.Cookie("session"); err == nil {
+					token = []byte(c.Value)
+				}
+				w.Header()["Vary"] = []string{"Cookie"}
+			}
+			body := work(token)
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Write(body)
 		})}
 		return server{serve: srv.Serve, shutdown: func() error { return srv.Shutdown(context.Background()) }}, nil
 	case "fiber":
 		app := fiber.New(fiber.Config{DisableStartupMessage: true})
-		app.Get("/", func(c *fiber.Ctx) error { return c.Send(work()) })
+		app.Get("/", func(c *fiber.Ctx) error {
+			var token []byte
+			if store != nil {
+				token = c.Request().Header.Cookie("session")
+				c.Response().Header.Add("Vary", "Cookie")
+			}
+			return c.Send(work(token))
+		})
 		return server{serve: app.Listener, shutdown: app.Shutdown}, nil
 	}
 	return server{}, fmt.Errorf("-framework %q: want nethttp or fiber", framework)
+}
+
+// floorStore is the cheapest session store with hashed IDs that loses no
+// update: records of a counter and an expiry, keyed by the SHA-256 of the
+// token, in 64 maps behind a lock each, replaced whole on every write.
+type floorStore struct {
+	shards [64]struct {
+		mu sync.RWMutex
+		m  map[[sha256.Size]byte][]byte
+	}
+}
+
+// floorTTL is every record's idle timeout.
+const floorTTL = 30 * time.Minute
+
+func newFloorStore() *floorStore {
+	s := &floorStore{}
+	for i := range s.shards {
+		s.shards[i].m = make(map[[sha256.Size]byte][]byte)
+	}
+	return s
+}
+
+// increment adds one to the counter of token's record, starting a record
+// when there is none or it has expired, and returns the new count.
+func (s *floorStore) increment(token []byte) uint64 {
+	key := sha256.Sum256(token)
+	sh := &s.shards[key[0]%uint8(len(s.shards))]
+	for {
+		now := time.Now().UnixNano()
+		sh.mu.RLock()
+		old := sh.m[key]
+		sh.mu.RUnlock()
+		var count uint64
+		if len(old) == 16 && int64(binary.LittleEndian.Uint64(old[8:])) > now {
+			count = binary.LittleEndian.Uint64(old)
+		}
+		rec := make([]byte, 16)
+		binary.LittleEndian.PutUint64(rec, count+1)
+		binary.LittleEndian.PutUint64(rec[8:], uint64(now+int64(floorTTL)))
+		sh.mu.Lock()
+		cur := sh.m[key]
+		if len(cur) != len(old) || (len(cur) > 0 && &cur[0] != &old[0]) {
+			sh.mu.Unlock()
+			continue // another request wrote first: count on its record
+		}
+		sh.m[key] = rec
+		sh.mu.Unlock()
+		return count + 1
+	}
 }

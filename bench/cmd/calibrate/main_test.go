@@ -15,7 +15,7 @@ func TestServers(t *testing.T) {
 	const spin = 5 * time.Millisecond
 	for _, fw := range []string{"nethttp", "fiber"} {
 		t.Run(fw, func(t *testing.T) {
-			srv, err := newServer(fw, spin, 4096)
+			srv, err := newServer(fw, spin, 4096, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,8 +56,73 @@ func TestBadFlags(t *testing.T) {
 		spin  time.Duration
 		alloc int
 	}{{"echo", 0, 0}, {"nethttp", -time.Nanosecond, 0}, {"fiber", 0, -1}} {
-		if _, err := newServer(c.fw, c.spin, c.alloc); err == nil {
+		if _, err := newServer(c.fw, c.spin, c.alloc, false); err == nil {
 			t.Errorf("newServer(%q, %v, %d) = nil error", c.fw, c.spin, c.alloc)
 		}
+	}
+}
+
+// TestFloor checks the -floor app over a real connection: each session
+// cookie counts its own requests, and every answer varies by Cookie.
+func TestFloor(t *testing.T) {
+	for _, fw := range []string{"nethttp", "fiber"} {
+		t.Run(fw, func(t *testing.T) {
+			srv, err := newServer(fw, 0, 0, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			errc := make(chan error, 1)
+			go func() { errc <- srv.serve(ln) }()
+			for _, c := range []struct{ cookie, want string }{
+				{"a", "1"}, {"a", "2"}, {"b", "1"}, {"a", "3"}, {"b", "2"},
+			} {
+				req, err := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.AddCookie(&http.Cookie{Name: "session", Value: c.cookie})
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, err := io.ReadAll(res.Body)
+				res.Body.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(body) != c.want || res.Header.Get("Vary") != "Cookie" {
+					t.Fatalf("session %s: GET / = %q with Vary %q, want %q with Vary Cookie", c.cookie, body, res.Header.Get("Vary"), c.want)
+				}
+			}
+			if err := srv.stop(errc); err != nil {
+				t.Fatalf("stop: %v", err)
+			}
+		})
+	}
+}
+
+// TestFloorNoLostUpdate increments one record from many goroutines at
+// once: every increment must count.
+func TestFloorNoLostUpdate(t *testing.T) {
+	const workers, each = 8, 500
+	s := newFloorStore()
+	done := make(chan struct{})
+	for range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range each {
+				s.increment([]byte("token"))
+			}
+		}()
+	}
+	for range workers {
+		<-done
+	}
+	if got := s.increment([]byte("token")); got != workers*each+1 {
+		t.Fatalf("count after %d increments = %d, want %d", workers*each, got-1, workers*each)
 	}
 }
