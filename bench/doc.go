@@ -25,7 +25,8 @@
 // and scripts/test.sh provides one for the smoke run.
 //
 // cmd/calibrate serves a bare net/http or Fiber app that burns a given CPU
-// time and allocates a given number of bytes per request: loaded by wrk
-// beside cmd/server's apps, it shows what ratio over loopback a session
-// layer of that cost could keep on the machine at hand.
+// time and allocates a given number of bytes per request, and with -floor
+// also does the least work a server-side session with hashed IDs can do:
+// loaded by wrk beside cmd/server's apps, it shows what ratio over loopback
+// a session layer of that cost could keep on the machine at hand.
 package bench
