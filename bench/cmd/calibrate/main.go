@@ -37,6 +37,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -115,7 +116,7 @@ func newServer(framework string, spin time.Duration, alloc int, floor bool) (ser
 	if floor {
 		store = newFloorStore()
 	}
-	work := func(token []byte) []byte {
+	work := func(key [sha256.Size]byte) []byte {
 		if spin > 0 {
 			for start := time.Now(); time.Since(start) < spin; {
 			}
@@ -125,21 +126,19 @@ func newServer(framework string, spin time.Duration, alloc int, floor bool) (ser
 			sink.Store(&b)
 		}
 		if store != nil {
-			return strconv.AppendUint(nil, store.increment(token), 10)
+			return strconv.AppendUint(nil, store.increment(key), 10)
 		}
 		return strconv.AppendInt(nil, n.Add(1), 10)
 	}
 	switch framework {
 	case "nethttp":
 		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			var token []byte
+			var key [sha256.Size]byte
 			if store != nil {
-				if c, err := r.Cookie("session"); err == nil {
-					token = []byte(c.Value)
-				}
-				w.Header()["Vary"] = []string{"Cookie"}
+				key = hashToken(sessionCookie(r.Header["Cookie"]))
+				w.Header()["Vary"] = vary
 			}
-			body := work(token)
+			body := work(key)
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Write(body)
 		})}
@@ -147,16 +146,44 @@ func newServer(framework string, spin time.Duration, alloc int, floor bool) (ser
 	case "fiber":
 		app := fiber.New(fiber.Config{DisableStartupMessage: true})
 		app.Get("/", func(c *fiber.Ctx) error {
-			var token []byte
+			var key [sha256.Size]byte
 			if store != nil {
-				token = c.Request().Header.Cookie("session")
+				key = sha256.Sum256(c.Request().Header.Cookie("session"))
 				c.Response().Header.Add("Vary", "Cookie")
 			}
-			return c.Send(work(token))
+			return c.Send(work(key))
 		})
 		return server{serve: app.Listener, shutdown: app.Shutdown}, nil
 	}
 	return server{}, fmt.Errorf("-framework %q: want nethttp or fiber", framework)
+}
+
+// vary is the floor's Vary header, shared by every response.
+var vary = []string{"Cookie"}
+
+// sessionCookie returns the value of the first "session" cookie in the
+// Cookie header lines, without net/http's parse of every cookie.
+func sessionCookie(lines []string) string {
+	for _, line := range lines {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			if v, ok := strings.CutPrefix(strings.TrimSpace(part), "session="); ok {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// hashToken returns the SHA-256 of token, hashing a stack copy of a token
+// of up to 64 bytes rather than a heap one.
+func hashToken(token string) [sha256.Size]byte {
+	var in [64]byte
+	if len(token) <= len(in) {
+		return sha256.Sum256(in[:copy(in[:], token)])
+	}
+	return sha256.Sum256([]byte(token))
 }
 
 // floorStore is the cheapest session store with hashed IDs that loses no
@@ -180,10 +207,10 @@ func newFloorStore() *floorStore {
 	return s
 }
 
-// increment adds one to the counter of token's record, starting a record
-// when there is none or it has expired, and returns the new count.
-func (s *floorStore) increment(token []byte) uint64 {
-	key := sha256.Sum256(token)
+// increment adds one to the counter of the record under key (a token's
+// SHA-256), starting a record when there is none or it has expired, and
+// returns the new count.
+func (s *floorStore) increment(key [sha256.Size]byte) uint64 {
 	sh := &s.shards[key[0]%uint8(len(s.shards))]
 	for {
 		now := time.Now().UnixNano()

@@ -115,14 +115,14 @@ func TestFloorNoLostUpdate(t *testing.T) {
 		go func() {
 			defer func() { done <- struct{}{} }()
 			for range each {
-				s.increment([]byte("token"))
+				s.increment(hashToken("token"))
 			}
 		}()
 	}
 	for range workers {
 		<-done
 	}
-	if got := s.increment([]byte("token")); got != workers*each+1 {
+	if got := s.increment(hashToken("token")); got != workers*each+1 {
 		t.Fatalf("count after %d increments = %d, want %d", workers*each, got-1, workers*each)
 	}
 }
