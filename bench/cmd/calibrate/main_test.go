@@ -8,6 +8,48 @@ import (
 	"time"
 )
 
+// serveTest serves srv on a free loopback port for the test and returns
+// the base URL and a function that stops srv and checks that it stopped
+// cleanly.
+func serveTest(t *testing.T, srv server) (url string, stop func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.serve(ln) }()
+	return "http://" + ln.Addr().String() + "/", func() {
+		t.Helper()
+		if err := srv.stop(errc); err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+	}
+}
+
+// get sends GET url, with a session cookie unless cookie is empty, and
+// returns the response and its body.
+func get(t *testing.T, url, cookie string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cookie != "" {
+		req.AddCookie(&http.Cookie{Name: "session", Value: cookie})
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, string(body)
+}
+
 // TestServers checks both apps over a real connection: each request
 // answers with its number and takes at least the spin time, and the app
 // stops cleanly.
@@ -19,33 +61,18 @@ func TestServers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			errc := make(chan error, 1)
-			go func() { errc <- srv.serve(ln) }()
+			url, stop := serveTest(t, srv)
 			for _, want := range []string{"1", "2"} {
 				start := time.Now()
-				res, err := http.Get("http://" + ln.Addr().String() + "/")
-				if err != nil {
-					t.Fatal(err)
-				}
-				body, err := io.ReadAll(res.Body)
-				res.Body.Close()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if res.StatusCode != http.StatusOK || string(body) != want {
+				res, body := get(t, url, "")
+				if res.StatusCode != http.StatusOK || body != want {
 					t.Fatalf("GET / = %d %q, want 200 %q", res.StatusCode, body, want)
 				}
 				if d := time.Since(start); d < spin {
 					t.Errorf("GET / took %v, less than the spin of %v", d, spin)
 				}
 			}
-			if err := srv.stop(errc); err != nil {
-				t.Fatalf("stop: %v", err)
-			}
+			stop()
 		})
 	}
 }
@@ -71,36 +98,16 @@ func TestFloor(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			errc := make(chan error, 1)
-			go func() { errc <- srv.serve(ln) }()
+			url, stop := serveTest(t, srv)
 			for _, c := range []struct{ cookie, want string }{
 				{"a", "1"}, {"a", "2"}, {"b", "1"}, {"a", "3"}, {"b", "2"},
 			} {
-				req, err := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				req.AddCookie(&http.Cookie{Name: "session", Value: c.cookie})
-				res, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				body, err := io.ReadAll(res.Body)
-				res.Body.Close()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if string(body) != c.want || res.Header.Get("Vary") != "Cookie" {
+				res, body := get(t, url, c.cookie)
+				if body != c.want || res.Header.Get("Vary") != "Cookie" {
 					t.Fatalf("session %s: GET / = %q with Vary %q, want %q with Vary Cookie", c.cookie, body, res.Header.Get("Vary"), c.want)
 				}
 			}
-			if err := srv.stop(errc); err != nil {
-				t.Fatalf("stop: %v", err)
-			}
+			stop()
 		})
 	}
 }
