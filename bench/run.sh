@@ -12,7 +12,8 @@
 #      by wrk (2 threads, 50 connections, $BENCH_WRK_SECONDS s, --latency)
 #      sending a fixed cookie (steady) or cycling through 10k cookies;
 #      $BENCH_WRK_ROUNDS interleaved rounds, of which the report takes
-#      the median.
+#      the median, and the server's CPU time per request over each run
+#      (from /proc/PID/stat).
 #
 # It installs wrk and redis-server with apt-get when absent, starts its own
 # throwaway redis-server on a free port (never the machine's 6379) and stops
@@ -150,6 +151,7 @@ fi
 
 # --- loopback --------------------------------------------------------------
 : >"$work/wrk.tsv"
+clk_tck=$(getconf CLK_TCK)
 if [ "$skip" != wrk ]; then
 	for round in $(seq 1 "$wrk_rounds"); do
 	for variant in steady spread10k; do
@@ -179,8 +181,15 @@ if [ "$skip" != wrk ]; then
 			if [ "$wrk_warmup" != 0 ]; then
 				wrk -t2 -c50 -d"${wrk_warmup}s" -s wrk/cookies.lua "http://$addr/" -- "$work/cookies.txt" 2 >/dev/null 2>&1 || true
 			fi
+			# The server's CPU time (user + system, in clock ticks) over the
+			# measured run: the cost of a request in a running server.
+			cpu0=$(awk '{print $14 + $15}' "/proc/$server_pid/stat" 2>/dev/null || true)
 			if wrk -t2 -c50 -d"${wrk_seconds}s" --latency -s wrk/cookies.lua "http://$addr/" -- "$work/cookies.txt" 2 >"$work/wrk.out" 2>&1; then
+				cpu1=$(awk '{print $14 + $15}' "/proc/$server_pid/stat" 2>/dev/null || true)
 				result=$(awk '/^RESULT /{print $2, $3, $4, $5, $6}' "$work/wrk.out")
+				if [ -n "$result" ] && [ -n "$cpu0" ] && [ -n "$cpu1" ]; then
+					result="$result $(awk -v a="$cpu0" -v b="$cpu1" -v hz="$clk_tck" 'BEGIN{printf "%.4f", (b - a) / hz}')"
+				fi
 				echo "$app $variant ${result:-failed}" >>"$work/wrk.tsv"
 				{
 					echo "### round $round: $variant $app"

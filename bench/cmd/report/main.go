@@ -9,10 +9,11 @@
 //
 // stats.csv is `benchstat -format csv` of the BenchmarkApps and
 // BenchmarkStoreLoad runs; wrk.tsv has one line per loopback run:
-// app, variant, requests/s, p99 in µs, requests, socket errors, non-2xx.
-// An app with several runs (rounds) gets the median of their requests/s
-// and of their p99s; its request, socket-error and non-2xx counts are the
-// sums over the rounds.
+// app, variant, requests/s, p99 in µs, requests, socket errors, non-2xx,
+// and optionally the server's CPU seconds over the run. An app with
+// several runs (rounds) gets the median of their requests/s, of their p99s
+// and of their server CPU times per request; its request, socket-error and
+// non-2xx counts are the sums over the rounds.
 package main
 
 import (
@@ -60,7 +61,8 @@ type wrkRun struct {
 	p99              time.Duration
 	errors, non2xx   int64
 	requests         int64
-	rounds           int // valid runs the medians are taken over
+	cpu              time.Duration // server CPU time per request; 0: not measured
+	rounds           int           // valid runs the medians are taken over
 	present, invalid bool
 }
 
@@ -151,6 +153,7 @@ func readWrk(path string, out map[string]wrkRun) error {
 	sums := map[string]wrkRun{}
 	rpss := map[string][]float64{}
 	p99s := map[string][]float64{}
+	cpus := map[string][]float64{} // seconds per request, rounds that measured it
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 2 {
@@ -175,6 +178,11 @@ func readWrk(path string, out map[string]wrkRun) error {
 			}
 			continue
 		}
+		if len(f) >= 8 && reqs > 0 {
+			if cpu, err := strconv.ParseFloat(f[7], 64); err == nil && cpu >= 0 {
+				cpus[key] = append(cpus[key], cpu/float64(reqs))
+			}
+		}
 		sum := sums[key]
 		sum.present, sum.invalid = true, false
 		rpss[key] = append(rpss[key], rps)
@@ -189,6 +197,9 @@ func readWrk(path string, out map[string]wrkRun) error {
 		if sum.rounds > 0 {
 			sum.rps = median(rpss[key])
 			sum.p99 = time.Duration(median(p99s[key])) * time.Microsecond
+		}
+		if len(cpus[key]) > 0 {
+			sum.cpu = time.Duration(median(cpus[key]) * float64(time.Second))
 		}
 		out[key] = sum
 	}
@@ -216,7 +227,7 @@ func writeHeader(w io.Writer, count, wrkSeconds, wrkRounds int, rev string) {
 	fmt.Fprintf(w, "Machine: %d CPUs (nproc), %s, %s, %s/%s.\n\n", nproc(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "Scenario: a returning user's request reads the session cookie, loads the session, increments an integer counter in it, saves it and answers with the counter; *steady* is one user, *10k* spreads the requests over 10,000 existing sessions (seeded through each app, cycled in order).\n\n")
 	fmt.Fprintf(w, "- **In-process** (`go test -bench BenchmarkApps -benchmem`, %d rounds, medians by benchstat): the app's handler called directly (for net/http, Gin and Echo a fresh copy of an httptest request per call, with a header map and cookie value of its own as a server would make them; for Fiber `app.Handler()` on a reset `fasthttp.RequestCtx`). Each app runs in a test process of its own, so that no other app's sessions sit in its heap, and the rounds are interleaved (every app once, then every app again) so that a slow minute hits all apps alike. *+ns* and *+allocs* are the overhead over the same framework's bare app, in wall time per request: the measure of `go test -bench`, and the one the memory-store targets are checked on. *+cpu-ns* is the overhead in the process's CPU time per request; it adds the garbage collector's mark work on the otherwise idle second core, and, for Redis, what the Go runtime spends between round trips. The Redis in-process target compares user-mode CPU time (the benchmark's user-ns/op): both libraries make the same two round trips, whose waits fill the wall time and whose system calls most of the system time.\n", count)
-	fmt.Fprintf(w, "- **Loopback** (wrk, 2 threads, 50 connections, %d s per app and round, `--latency`, %d round(s), interleaved like the in-process rounds; req/s and p99 are medians over the rounds): each app served alone on 127.0.0.1 by `bench/cmd/server`; *× bare* is the ratio to the bare framework measured in the same rounds. wrk runs on the same two cores as the server and is not pinned to one of them.\n\n", wrkSeconds, wrkRounds)
+	fmt.Fprintf(w, "- **Loopback** (wrk, 2 threads, 50 connections, %d s per app and round, `--latency`, %d round(s), interleaved like the in-process rounds; req/s and p99 are medians over the rounds): each app served alone on 127.0.0.1 by `bench/cmd/server`; *× bare* is the ratio to the bare framework measured in the same rounds. *server CPU/req* is the server process's user and system CPU time over the measured run (from /proc/PID/stat) divided by its requests, the median over the rounds, with its difference to the bare framework's in parentheses; it leaves out wrk's CPU time and, for Redis, redis-server's. wrk runs on the same two cores as the server and is not pinned to one of them.\n\n", wrkSeconds, wrkRounds)
 }
 
 func nproc() int {
@@ -277,6 +288,22 @@ func (d data) ratio(variant string, a, b bench.App) (float64, bool) {
 	return ra.rps / rb.rps, ok1 && ok2
 }
 
+// serverCPU formats the server's CPU time per request of app a over
+// loopback, with its difference to the bare framework's: "–" when it was
+// not measured.
+func (d data) serverCPU(variant string, a bench.App) string {
+	r, ok := d.loopback(variant, a)
+	if !ok || r.cpu <= 0 {
+		return "–"
+	}
+	cell := ns(r.cpu.Seconds())
+	if b, ok := d.loopback(variant, bareOf(a)); ok && !a.Bare() && b.cpu > 0 {
+		diff := (r.cpu - b.cpu).Seconds()
+		cell += " (" + signed(ns(diff), diff) + ")"
+	}
+	return cell
+}
+
 func ns(v float64) string {
 	v *= 1e9
 	switch {
@@ -303,7 +330,7 @@ func writeTable(w io.Writer, d data) {
 		fmt.Fprintf(w, " %s: ns/req | +ns | +cpu-ns | allocs (+) |", v.title)
 	}
 	for _, v := range variants {
-		fmt.Fprintf(w, " %s: req/s (× bare) | p99 |", v.title)
+		fmt.Fprintf(w, " %s: req/s (× bare) | p99 | server CPU/req (+) |", v.title)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "|---|---|---|")
@@ -311,7 +338,7 @@ func writeTable(w io.Writer, d data) {
 		fmt.Fprintf(w, "--:|--:|--:|--:|")
 	}
 	for range variants {
-		fmt.Fprintf(w, "--:|--:|")
+		fmt.Fprintf(w, "--:|--:|--:|")
 	}
 	fmt.Fprintln(w)
 	for _, a := range bench.Apps() {
@@ -351,9 +378,9 @@ func writeTable(w io.Writer, d data) {
 			r, ok := d.loopback(v.key, a)
 			if !ok {
 				if run, present := d.wrk[v.key+" "+a.Name]; present && run.invalid {
-					fmt.Fprintf(w, " failed | |")
+					fmt.Fprintf(w, " failed | | |")
 				} else {
-					fmt.Fprintf(w, " – | – |")
+					fmt.Fprintf(w, " – | – | – |")
 				}
 				continue
 			}
@@ -366,7 +393,7 @@ func writeTable(w io.Writer, d data) {
 			if r.errors > 0 || r.non2xx > 0 {
 				cell += fmt.Sprintf(" ⚠ %d socket errors, %d non-2xx", r.errors, r.non2xx)
 			}
-			fmt.Fprintf(w, " %s | %s |", cell, r.p99.Round(10*time.Microsecond))
+			fmt.Fprintf(w, " %s | %s | %s |", cell, r.p99.Round(10*time.Microsecond), d.serverCPU(v.key, a))
 		}
 		fmt.Fprintln(w)
 	}
