@@ -11,9 +11,6 @@ import (
 	"github.com/sessionkit/sessionkit/core"
 )
 
-// localsKey is the c.Locals key of the request's session.
-type localsKey struct{}
-
 // Error is what the middleware returns to Fiber's ErrorHandler when the
 // session store fails, on load or on commit. Fiber's DefaultErrorHandler
 // sends err.Error() as the response body, so Error returns only "Internal
@@ -57,7 +54,6 @@ func FromManager(m *core.Manager) fiber.Handler {
 		if err != nil {
 			return &Error{Err: err}
 		}
-		c.Locals(localsKey{}, s)
 		c.SetUserContext(sctx)
 
 		herr := c.Next()
@@ -77,11 +73,14 @@ func FromManager(m *core.Manager) fiber.Handler {
 }
 
 // Get returns the session the middleware loaded for c, or nil when the
-// middleware did not run for this request. With two managers in one app,
-// use m.FromContext(c.UserContext()) to pick one.
+// middleware did not run for this request. It reads the session from
+// c.UserContext(), where the middleware put it (with two managers in one
+// app, the innermost one's; use m.FromContext(c.UserContext()) to pick
+// one): a handler that calls c.SetUserContext must derive the new context
+// from c.UserContext(). Reading it there rather than from c.Locals spares
+// fasthttp's user-value list a write and a search on every request.
 func Get(c *fiber.Ctx) *core.Session {
-	s, _ := c.Locals(localsKey{}).(*core.Session)
-	return s
+	return core.FromContext(c.UserContext())
 }
 
 // token returns the request's session token as a string of its own:

@@ -326,6 +326,34 @@ func TestGetWithoutMiddleware(t *testing.T) {
 	}
 }
 
+// TestGetAfterSetUserContext: a middleware below ours that derives a new
+// user context from c.UserContext() (as it must) keeps Get working, and
+// what the handler changes is committed.
+func TestGetAfterSetUserContext(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	type key struct{}
+	app := fiber.New()
+	app.Use(fibersession.FromManager(m))
+	app.Use(func(c *fiber.Ctx) error {
+		c.SetUserContext(context.WithValue(c.UserContext(), key{}, "v"))
+		return c.Next()
+	})
+	app.Get("/", func(c *fiber.Ctx) error {
+		if c.UserContext().Value(key{}) != "v" {
+			return errors.New("user context not replaced")
+		}
+		return counter(c)
+	})
+	id := newSession(t, m, 41)
+	if _, body := do(t, app, "/", "session="+id); body != "42" {
+		t.Fatalf("body %q, want 42", body)
+	}
+	if _, body := do(t, app, "/", "session="+id); body != "43" {
+		t.Fatalf("second request: body %q, want 43 (the first change was saved)", body)
+	}
+}
+
 func TestFromManagerNil(t *testing.T) {
 	t.Parallel()
 	defer func() {
