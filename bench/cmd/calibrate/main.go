@@ -8,7 +8,7 @@
 //
 // Usage:
 //
-//	calibrate [-framework nethttp|fiber] [-addr 127.0.0.1:0] [-spin 900ns] [-alloc 650] [-floor]
+//	calibrate [-framework nethttp|fiber] [-addr 127.0.0.1:0] [-spin 900ns] [-alloc 650] [-floor [-redis host:port]]
 //
 // With -floor the app also does the least work any server-side session
 // with hashed IDs at rest can do on such a request, and nothing else: it
@@ -19,6 +19,14 @@
 // first (then it starts over, so no update is lost), and adds
 // "Vary: Cookie". No ID check, codec, per-key timeouts or size limits:
 // the floor under a session layer's loopback ratio on this machine.
+//
+// With -floor -redis host:port (net/http only) the records live in that
+// Redis server instead, through a go-redis client configured as the
+// benchmark apps' clients are: one GET and one SET with a TTL per request,
+// under "floor:" and the hex SHA-256 of the token. That is the least two
+// round trips can cost, below any store that merges changes atomically
+// (it loses updates that race): the ceiling for the Redis rows' loopback
+// req/s on this machine.
 //
 // It prints "listening <host:port>" once it accepts connections, as
 // cmd/server does, so the same wrk script drives both, and serves until
@@ -62,9 +70,10 @@ func run() error {
 	spin := flag.Duration("spin", 0, "CPU time to burn per request, busy-waiting on the monotonic clock")
 	alloc := flag.Int("alloc", 0, "bytes to allocate per request, in one object")
 	floor := flag.Bool("floor", false, "also load and save a session record the cheapest way (see the package doc)")
+	redisAddr := flag.String("redis", "", "with -floor and nethttp: keep the records in the Redis server at this host:port, in two round trips (see the package doc)")
 	flag.Parse()
 
-	srv, err := newServer(*framework, *spin, *alloc, *floor)
+	srv, err := newServer(*framework, *spin, *alloc, *floor, *redisAddr)
 	if err != nil {
 		return err
 	}
@@ -107,9 +116,15 @@ func (s server) stop(errc <-chan error) error {
 // busy-waits spin and allocates alloc bytes on every request before it
 // answers with the request's number, or with floor the session's counter
 // (see the package doc).
-func newServer(framework string, spin time.Duration, alloc int, floor bool) (server, error) {
+func newServer(framework string, spin time.Duration, alloc int, floor bool, redisAddr string) (server, error) {
 	if spin < 0 || alloc < 0 {
 		return server{}, errors.New("-spin and -alloc must not be negative")
+	}
+	if redisAddr != "" {
+		if !floor || framework != "nethttp" {
+			return server{}, errors.New("-redis needs -floor and -framework nethttp")
+		}
+		return newRedisFloor(redisAddr), nil
 	}
 	var n atomic.Int64
 	var store *floorStore

@@ -1,11 +1,18 @@
 package main
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // serveTest serves srv on a free loopback port for the test and returns
@@ -57,7 +64,7 @@ func TestServers(t *testing.T) {
 	const spin = 5 * time.Millisecond
 	for _, fw := range []string{"nethttp", "fiber"} {
 		t.Run(fw, func(t *testing.T) {
-			srv, err := newServer(fw, spin, 4096, false)
+			srv, err := newServer(fw, spin, 4096, false, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,7 +90,7 @@ func TestBadFlags(t *testing.T) {
 		spin  time.Duration
 		alloc int
 	}{{"echo", 0, 0}, {"nethttp", -time.Nanosecond, 0}, {"fiber", 0, -1}} {
-		if _, err := newServer(c.fw, c.spin, c.alloc, false); err == nil {
+		if _, err := newServer(c.fw, c.spin, c.alloc, false, ""); err == nil {
 			t.Errorf("newServer(%q, %v, %d) = nil error", c.fw, c.spin, c.alloc)
 		}
 	}
@@ -94,7 +101,7 @@ func TestBadFlags(t *testing.T) {
 func TestFloor(t *testing.T) {
 	for _, fw := range []string{"nethttp", "fiber"} {
 		t.Run(fw, func(t *testing.T) {
-			srv, err := newServer(fw, 0, 0, true)
+			srv, err := newServer(fw, 0, 0, true, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,6 +116,53 @@ func TestFloor(t *testing.T) {
 			}
 			stop()
 		})
+	}
+}
+
+// TestRedisFloor checks the -floor -redis app against the test Redis
+// server: each session cookie counts its own requests in a record under
+// the hex SHA-256 of its token, with a server TTL, and every answer varies
+// by Cookie.
+func TestRedisFloor(t *testing.T) {
+	addr := os.Getenv("SESSIONKIT_REDIS_ADDR")
+	if addr == "" {
+		t.Fatal("SESSIONKIT_REDIS_ADDR is not set: this test needs a Redis server's host:port (scripts/test.sh and bench/run.sh start a throwaway one)")
+	}
+	for _, bad := range []struct {
+		fw    string
+		floor bool
+	}{{"nethttp", false}, {"fiber", true}} {
+		if _, err := newServer(bad.fw, 0, 0, bad.floor, addr); err == nil {
+			t.Errorf("newServer(%q, floor %v) with -redis = nil error", bad.fw, bad.floor)
+		}
+	}
+	srv, err := newServer("nethttp", 0, 0, true, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, stop := serveTest(t, srv)
+	defer stop()
+	a, b := fmt.Sprintf("a-%d", time.Now().UnixNano()), fmt.Sprintf("b-%d", time.Now().UnixNano())
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	keys := map[string]string{}
+	for _, tok := range []string{a, b} {
+		sum := sha256.Sum256([]byte(tok))
+		keys[tok] = "floor:" + hex.EncodeToString(sum[:])
+	}
+	defer c.Del(context.Background(), keys[a], keys[b])
+	for _, r := range []struct{ cookie, want string }{
+		{a, "1"}, {a, "2"}, {b, "1"}, {a, "3"}, {b, "2"},
+	} {
+		res, body := get(t, url, r.cookie)
+		if body != r.want || res.Header.Get("Vary") != "Cookie" {
+			t.Fatalf("session %s: GET / = %q with Vary %q, want %q with Vary Cookie", r.cookie, body, res.Header.Get("Vary"), r.want)
+		}
+	}
+	for tok, key := range keys {
+		if ttl, err := c.PTTL(context.Background(), key).Result(); err != nil || ttl <= 0 || ttl > floorTTL {
+			t.Errorf("record of %s: PTTL %v, %v; want a TTL up to %v", tok, ttl, err, floorTTL)
+		}
 	}
 }
 

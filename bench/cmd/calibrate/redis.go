@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// newRedisFloor returns the net/http floor app whose records live in the
+// Redis server at addr: per request one GET and one SET with a
+// millisecond expiry through a go-redis client configured as the
+// benchmark apps' clients are. Two round trips and nothing else: no
+// script, so unlike a real store it loses updates that race.
+func newRedisFloor(addr string) server {
+	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sum := hashToken(sessionCookie(r.Header["Cookie"]))
+		var key [len("floor:") + 2*len(sum)]byte
+		copy(key[:], "floor:")
+		hex.Encode(key[len("floor:"):], sum[:])
+		ctx := r.Context()
+		now := time.Now()
+		var count uint64
+		old, err := c.Get(ctx, string(key[:])).Bytes()
+		if err != nil && err != redis.Nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		if len(old) == 16 && int64(binary.LittleEndian.Uint64(old[8:])) > now.UnixNano() {
+			count = binary.LittleEndian.Uint64(old)
+		}
+		var rec [16]byte
+		binary.LittleEndian.PutUint64(rec[:], count+1)
+		exp := now.Add(floorTTL)
+		binary.LittleEndian.PutUint64(rec[8:], uint64(exp.UnixNano()))
+		if err := c.Set(ctx, string(key[:]), rec[:], floorTTL).Err(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header()["Vary"] = vary
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write(strconv.AppendUint(nil, count+1, 10))
+	})}
+	return server{serve: srv.Serve, shutdown: func() error {
+		err := srv.Shutdown(context.Background())
+		c.Close()
+		return err
+	}}
+}
