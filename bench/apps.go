@@ -109,7 +109,17 @@ type Instance struct {
 
 	handler http.Handler // net/http, Gin, Echo
 	fiber   *fiber.App   // Fiber
+	redis   *redis.Client
 	closers []func() error
+}
+
+// RedisPoolStats returns the statistics of the go-redis connection pool
+// the app uses, and false when it uses no Redis.
+func (in *Instance) RedisPoolStats() (*redis.PoolStats, bool) {
+	if in.redis == nil {
+		return nil, false
+	}
+	return in.redis.PoolStats(), true
 }
 
 func (in *Instance) onClose(f func() error) { in.closers = append(in.closers, f) }
@@ -329,6 +339,7 @@ func counterBody(n int) []byte { return strconv.AppendInt(make([]byte, 0, 8), in
 // newRedisClient returns a go-redis client for env's server, closed with in.
 func newRedisClient(env Env, in *Instance) *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: env.RedisAddr, ContextTimeoutEnabled: true})
+	in.redis = c
 	in.onClose(c.Close)
 	return c
 }

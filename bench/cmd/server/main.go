@@ -109,8 +109,17 @@ func run() error {
 		if err := shutdown(); err != nil {
 			return err
 		}
-		return <-done
-	case err := <-done:
-		return err
+		err = <-done
+	case err = <-done:
 	}
+	if st, ok := in.RedisPoolStats(); ok {
+		// How often a request had to wait for one of the pool's
+		// connections: with wrk's 50 connections and go-redis's default
+		// pool of 10 per CPU, Redis's latency can bound req/s.
+		gets := uint64(st.Hits) + uint64(st.Misses)
+		fmt.Fprintf(os.Stderr, "redis pool: %d connections, %d gets, %d waited (%.0f%%), %.1f ms waiting per 1000 gets\n",
+			st.TotalConns, gets, st.WaitCount, 100*float64(st.WaitCount)/float64(max(gets, 1)),
+			float64(st.WaitDurationNs)/1e6/float64(max(gets, 1))*1000)
+	}
+	return err
 }
