@@ -26,7 +26,9 @@
 //
 // cmd/calibrate serves a bare net/http or Fiber app that burns a given CPU
 // time and allocates a given number of bytes per request, and with -floor
-// also does the least work a server-side session with hashed IDs can do:
-// loaded by wrk beside cmd/server's apps, it shows what ratio over loopback
-// a session layer of that cost could keep on the machine at hand.
+// also does the least work a server-side session with hashed IDs can do,
+// in memory or (-redis) in two round trips to Redis: loaded by wrk beside
+// cmd/server's apps, it shows what ratio over loopback a session layer of
+// that cost could keep on the machine at hand. cmd/server prints its
+// go-redis pool's statistics when it stops.
 package bench

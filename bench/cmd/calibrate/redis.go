@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -12,9 +13,9 @@ import (
 )
 
 // newRedisFloor returns the net/http floor app whose records live in the
-// Redis server at addr: per request one GET and one SET with a
-// millisecond expiry through a go-redis client configured as the
-// benchmark apps' clients are. Two round trips and nothing else: no
+// Redis server at addr: per request one GET and one SET with a TTL,
+// through a go-redis client configured as the benchmark apps' clients
+// are. Two round trips and nothing else: no
 // script, so unlike a real store it loses updates that race.
 func newRedisFloor(addr string) server {
 	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
@@ -27,7 +28,7 @@ func newRedisFloor(addr string) server {
 		now := time.Now()
 		var count uint64
 		old, err := c.Get(ctx, string(key[:])).Bytes()
-		if err != nil && err != redis.Nil {
+		if err != nil && !errors.Is(err, redis.Nil) {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
