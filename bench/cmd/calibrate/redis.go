@@ -21,13 +21,14 @@ func newRedisFloor(addr string) server {
 	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sum := hashToken(sessionCookie(r.Header["Cookie"]))
-		var key [len("floor:") + 2*len(sum)]byte
-		copy(key[:], "floor:")
-		hex.Encode(key[len("floor:"):], sum[:])
+		var buf [len("floor:") + 2*len(sum)]byte
+		copy(buf[:], "floor:")
+		hex.Encode(buf[len("floor:"):], sum[:])
+		key := string(buf[:]) // one string for both commands
 		ctx := r.Context()
 		now := time.Now()
 		var count uint64
-		old, err := c.Get(ctx, string(key[:])).Bytes()
+		old, err := c.Get(ctx, key).Bytes()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -39,7 +40,7 @@ func newRedisFloor(addr string) server {
 		binary.LittleEndian.PutUint64(rec[:], count+1)
 		exp := now.Add(floorTTL)
 		binary.LittleEndian.PutUint64(rec[8:], uint64(exp.UnixNano()))
-		if err := c.Set(ctx, string(key[:]), rec[:], floorTTL).Err(); err != nil {
+		if err := c.Set(ctx, key, rec[:], floorTTL).Err(); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
