@@ -15,8 +15,8 @@ import (
 // newRedisFloor returns the net/http floor app whose records live in the
 // Redis server at addr: per request one GET and one SET with a TTL,
 // through a go-redis client configured as the benchmark apps' clients
-// are. Two round trips and nothing else: no
-// script, so unlike a real store it loses updates that race.
+// are. Two round trips and nothing else: no script, so unlike a real
+// store it loses updates that race.
 func newRedisFloor(addr string) server {
 	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
