@@ -16,6 +16,19 @@ require (
 )
 
 require (
+	github.com/dustin/go-humanize v1.0.1 // indirect
+	github.com/glebarez/go-sqlite v1.23.0 // indirect
+	github.com/ncruces/go-strftime v1.0.0 // indirect
+	github.com/quasoft/memstore v0.0.0-20191010062613-2bce066d2b0b // indirect
+	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	golang.org/x/time v0.15.0 // indirect
+	modernc.org/libc v1.74.1 // indirect
+	modernc.org/mathutil v1.7.1 // indirect
+	modernc.org/memory v1.11.0 // indirect
+	modernc.org/sqlite v1.55.0 // indirect
+)
+
+require (
 	github.com/andybalholm/brotli v1.1.0 // indirect
 	github.com/boj/redistore v1.4.1 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect
@@ -48,6 +61,12 @@ require (
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
 	github.com/rivo/uniseg v0.2.0 // indirect
+	github.com/sessionkit/sessionkit/core v0.1.0
+	github.com/sessionkit/sessionkit/echosession v0.1.0
+	github.com/sessionkit/sessionkit/fibersession v0.1.0
+	github.com/sessionkit/sessionkit/ginsession v0.1.0
+	github.com/sessionkit/sessionkit/stores/redisstore v0.1.0
+	github.com/sessionkit/sessionkit/stores/sqlitestore v0.1.0
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
@@ -62,3 +81,15 @@ require (
 	golang.org/x/text v0.40.0 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
 )
+
+replace github.com/sessionkit/sessionkit/core => ../core
+
+replace github.com/sessionkit/sessionkit/echosession => ../echosession
+
+replace github.com/sessionkit/sessionkit/fibersession => ../fibersession
+
+replace github.com/sessionkit/sessionkit/ginsession => ../ginsession
+
+replace github.com/sessionkit/sessionkit/stores/redisstore => ../stores/redisstore
+
+replace github.com/sessionkit/sessionkit/stores/sqlitestore => ../stores/sqlitestore

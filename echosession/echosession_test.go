@@ -14,8 +14,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/echosession"
-	"github.com/sessionkit/sessionkit/internal/behaviortest"
 )
 
 var errDown = errors.New("test: store down")
@@ -26,7 +26,7 @@ var errDown = errors.New("test: store down")
 // that went out.
 type app struct {
 	e      *echo.Echo
-	store  *behaviortest.FaultStore
+	store  *sessiontest.FaultStore
 	logs   *syncBuffer
 	status chan int
 	errs   chan error // what the HTTPErrorHandler was given
@@ -36,7 +36,7 @@ func newApp(t *testing.T, customErrors bool) *app {
 	t.Helper()
 	mem := core.NewMemoryStore()
 	t.Cleanup(func() { mem.Close() })
-	a := &app{e: echo.New(), store: behaviortest.NewFaultStore(mem), logs: &syncBuffer{},
+	a := &app{e: echo.New(), store: sessiontest.NewFaultStore(mem), logs: &syncBuffer{},
 		status: make(chan int, 1), errs: make(chan error, 4)}
 	a.e.Logger.SetOutput(a.logs)
 	a.e.HTTPErrorHandler = func(err error, c echo.Context) {
@@ -279,7 +279,7 @@ func TestPanicLeavesSessionUncommitted(t *testing.T) {
 	t.Parallel()
 	mem := core.NewMemoryStore()
 	t.Cleanup(func() { mem.Close() })
-	store := behaviortest.NewFaultStore(mem)
+	store := sessiontest.NewFaultStore(mem)
 	e := echo.New()
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc { // a minimal recover middleware
 		return func(c echo.Context) (err error) {

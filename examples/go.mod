@@ -6,8 +6,27 @@ require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/gin-gonic/gin v1.12.0
+	github.com/glebarez/sqlite v1.11.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/labstack/echo/v4 v4.16.0
+	github.com/redis/go-redis/v9 v9.23.0
+	gorm.io/gorm v1.25.7
+)
+
+require (
+	github.com/bradfitz/gomemcache v0.0.0-20260422231931-4d751bb6e37c // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/dustin/go-humanize v1.0.1 // indirect
+	github.com/glebarez/go-sqlite v1.23.0 // indirect
+	github.com/jinzhu/inflection v1.0.0 // indirect
+	github.com/jinzhu/now v1.1.5 // indirect
+	github.com/ncruces/go-strftime v1.0.0 // indirect
+	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	modernc.org/libc v1.74.1 // indirect
+	modernc.org/mathutil v1.7.1 // indirect
+	modernc.org/memory v1.11.0 // indirect
+	modernc.org/sqlite v1.55.0 // indirect
 )
 
 require (
@@ -27,7 +46,7 @@ require (
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/compress v1.17.9 // indirect
-	github.com/klauspost/cpuid/v2 v2.3.0 // indirect
+	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
 	github.com/leodido/go-urn v1.4.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
@@ -39,6 +58,14 @@ require (
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
 	github.com/rivo/uniseg v0.2.0 // indirect
+	github.com/sessionkit/sessionkit/core v0.1.0
+	github.com/sessionkit/sessionkit/echosession v0.1.0
+	github.com/sessionkit/sessionkit/fibersession v0.1.0
+	github.com/sessionkit/sessionkit/ginsession v0.1.0
+	github.com/sessionkit/sessionkit/stores v0.1.0
+	github.com/sessionkit/sessionkit/stores/memcachestore v0.1.0
+	github.com/sessionkit/sessionkit/stores/redisstore v0.1.0
+	github.com/sessionkit/sessionkit/stores/sqlitestore v0.1.0
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
@@ -49,8 +76,24 @@ require (
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.53.0 // indirect
 	golang.org/x/net v0.56.0 // indirect
-	golang.org/x/sys v0.46.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
 )
+
+replace github.com/sessionkit/sessionkit/core => ../core
+
+replace github.com/sessionkit/sessionkit/echosession => ../echosession
+
+replace github.com/sessionkit/sessionkit/fibersession => ../fibersession
+
+replace github.com/sessionkit/sessionkit/ginsession => ../ginsession
+
+replace github.com/sessionkit/sessionkit/stores => ../stores
+
+replace github.com/sessionkit/sessionkit/stores/memcachestore => ../stores/memcachestore
+
+replace github.com/sessionkit/sessionkit/stores/redisstore => ../stores/redisstore
+
+replace github.com/sessionkit/sessionkit/stores/sqlitestore => ../stores/sqlitestore

@@ -16,19 +16,19 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/fibersession"
-	"github.com/sessionkit/sessionkit/internal/behaviortest"
 )
 
 var errDown = errors.New("test: store is down")
 
 // newManager returns a manager over a fault-injecting memory store that
 // logs nothing.
-func newManager(t *testing.T, opts ...core.Option) (*core.Manager, *behaviortest.FaultStore) {
+func newManager(t *testing.T, opts ...core.Option) (*core.Manager, *sessiontest.FaultStore) {
 	t.Helper()
 	mem := core.NewMemoryStore()
 	t.Cleanup(func() { mem.Close() })
-	st := behaviortest.NewFaultStore(mem)
+	st := sessiontest.NewFaultStore(mem)
 	opts = append([]core.Option{core.WithLogger(slog.New(slog.DiscardHandler))}, opts...)
 	return core.NewManager(st, opts...), st
 }

@@ -4,13 +4,12 @@ import (
 	"testing"
 
 	"github.com/sessionkit/sessionkit/core"
-	"github.com/sessionkit/sessionkit/fibersession/fibersessiontest"
-	"github.com/sessionkit/sessionkit/internal/behaviortest"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
 )
 
 func TestBehaviorMemoryStore(t *testing.T) {
 	t.Parallel()
-	behaviortest.Run(t, fibersessiontest.Harness(), func(t *testing.T) core.Store {
+	sessiontest.Run(t, harness(), func(t *testing.T) core.Store {
 		s := core.NewMemoryStore()
 		t.Cleanup(func() { s.Close() })
 		return s
@@ -19,7 +18,7 @@ func TestBehaviorMemoryStore(t *testing.T) {
 
 func TestBehaviorFileStore(t *testing.T) {
 	t.Parallel()
-	behaviortest.Run(t, fibersessiontest.Harness(), func(t *testing.T) core.Store {
+	sessiontest.Run(t, harness(), func(t *testing.T) core.Store {
 		s, err := core.NewFileStore(t.TempDir())
 		if err != nil {
 			t.Fatal(err)

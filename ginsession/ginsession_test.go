@@ -12,8 +12,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/ginsession"
-	"github.com/sessionkit/sessionkit/internal/behaviortest"
 )
 
 var errDown = errors.New("test: store down")
@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 // 503 with JSON for them.
 type app struct {
 	engine *gin.Engine
-	store  *behaviortest.FaultStore
+	store  *sessiontest.FaultStore
 	errs   chan []error
 }
 
@@ -36,7 +36,7 @@ func newApp(t *testing.T, render bool) *app {
 	t.Helper()
 	mem := core.NewMemoryStore()
 	t.Cleanup(func() { mem.Close() })
-	a := &app{engine: gin.New(), store: behaviortest.NewFaultStore(mem), errs: make(chan []error, 1)}
+	a := &app{engine: gin.New(), store: sessiontest.NewFaultStore(mem), errs: make(chan []error, 1)}
 	a.engine.Use(func(c *gin.Context) {
 		c.Next()
 		var errs []error
@@ -265,7 +265,7 @@ func TestPanicLeavesSessionUncommitted(t *testing.T) {
 	t.Parallel()
 	mem := core.NewMemoryStore()
 	t.Cleanup(func() { mem.Close() })
-	store := behaviortest.NewFaultStore(mem)
+	store := sessiontest.NewFaultStore(mem)
 	r := gin.New()
 	r.Use(gin.RecoveryWithWriter(io.Discard))
 	r.Use(ginsession.New(store))

@@ -157,4 +157,7 @@ if [ -d bench ]; then
 		exit 1
 	}
 fi
+log "module checks (each module alone, a user's module)"
+bash scripts/check-modules.sh
+
 log "all green"

@@ -7,3 +7,31 @@ require (
 	github.com/redis/go-redis/v9 v9.23.0
 	gopkg.in/yaml.v3 v3.0.1
 )
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/dustin/go-humanize v1.0.1 // indirect
+	github.com/glebarez/go-sqlite v1.23.0 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/mattn/go-isatty v0.0.20 // indirect
+	github.com/ncruces/go-strftime v1.0.0 // indirect
+	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	github.com/sessionkit/sessionkit/core v0.1.0
+	github.com/sessionkit/sessionkit/stores/memcachestore v0.1.0
+	github.com/sessionkit/sessionkit/stores/redisstore v0.1.0
+	github.com/sessionkit/sessionkit/stores/sqlitestore v0.1.0
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	modernc.org/libc v1.74.1 // indirect
+	modernc.org/mathutil v1.7.1 // indirect
+	modernc.org/memory v1.11.0 // indirect
+	modernc.org/sqlite v1.55.0 // indirect
+)
+
+replace github.com/sessionkit/sessionkit/core => ../core
+
+replace github.com/sessionkit/sessionkit/stores/memcachestore => ./memcachestore
+
+replace github.com/sessionkit/sessionkit/stores/redisstore => ./redisstore
+
+replace github.com/sessionkit/sessionkit/stores/sqlitestore => ./sqlitestore

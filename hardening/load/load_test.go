@@ -17,12 +17,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/sessionkit/core"
-	"github.com/sessionkit/sessionkit/echosession/echosessiontest"
-	"github.com/sessionkit/sessionkit/fibersession/fibersessiontest"
-	"github.com/sessionkit/sessionkit/ginsession/ginsessiontest"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/hardening/internal/harness"
 	"github.com/sessionkit/sessionkit/hardening/internal/servers"
 	"github.com/sessionkit/sessionkit/hardening/internal/webclient"
-	"github.com/sessionkit/sessionkit/internal/behaviortest"
 	"github.com/sessionkit/sessionkit/stores/redisstore"
 	"github.com/sessionkit/sessionkit/stores/sqlitestore"
 )
@@ -108,11 +106,11 @@ func stores() []storeCase {
 // requests per second and the p99 latency.
 func TestLoad(t *testing.T) {
 	d, conns := knobs(t)
-	harnesses := []behaviortest.Harness{
-		behaviortest.NetHTTP(),
-		ginsessiontest.Harness(),
-		echosessiontest.Harness(),
-		fibersessiontest.Harness(),
+	harnesses := []sessiontest.Harness{
+		sessiontest.NetHTTP(),
+		harness.Gin(),
+		harness.Echo(),
+		harness.Fiber(),
 	}
 	for _, h := range harnesses {
 		for _, sc := range stores() {
@@ -144,7 +142,7 @@ func TestLoadDetectsLostUpdates(t *testing.T) {
 	var lost atomic.Int64
 	inner := core.NewMemoryStore()
 	t.Cleanup(func() { inner.Close() })
-	runLoad(t, behaviortest.NetHTTP(), plainStore{inner}, 500*time.Millisecond, 2*clientsPerSession,
+	runLoad(t, sessiontest.NetHTTP(), plainStore{inner}, 500*time.Millisecond, 2*clientsPerSession,
 		func(format string, args ...any) { lost.Add(1) })
 	if lost.Load() == 0 {
 		t.Fatal("no lost update was reported for a store without atomic delta saves")
@@ -167,9 +165,9 @@ func (p plainStore) Delete(ctx context.Context, key string) error { return p.s.D
 // runLoad runs the load through h over store for d with conns clients,
 // and reports through lostf each failed request (a wrong counter among
 // them) and each counter or key found missing at the end.
-func runLoad(t *testing.T, h behaviortest.Harness, store core.Store, d time.Duration, conns int, lostf func(format string, args ...any)) {
+func runLoad(t *testing.T, h sessiontest.Harness, store core.Store, d time.Duration, conns int, lostf func(format string, args ...any)) {
 	m := core.NewManager(store, core.WithLogger(slog.New(slog.DiscardHandler)))
-	base := h.Serve(t, m, behaviortest.Routes())
+	base := h.Serve(t, m, sessiontest.Routes())
 	hc := webclient.NewHTTPClient(conns, 30*time.Second)
 	t.Cleanup(hc.CloseIdleConnections)
 	name := m.CookieName()

@@ -4,14 +4,13 @@ import (
 	"testing"
 
 	"github.com/sessionkit/sessionkit/core"
-	"github.com/sessionkit/sessionkit/ginsession/ginsessiontest"
-	"github.com/sessionkit/sessionkit/internal/behaviortest"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
 )
 
-// TestMatrixGin runs the middleware behaviour matrix through Gin against a
+// TestMatrix runs the middleware behaviour matrix through core's net/http middleware against a
 // real memcached.
-func TestMatrixGin(t *testing.T) {
-	behaviortest.Run(t, ginsessiontest.Harness(), func(t *testing.T) core.Store {
+func TestMatrix(t *testing.T) {
+	sessiontest.Run(t, sessiontest.NetHTTP(), func(t *testing.T) core.Store {
 		s, _ := newTestStore(t)
 		return s
 	})

@@ -14,7 +14,7 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/sessionkit/sessionkit/core"
-	"github.com/sessionkit/sessionkit/internal/behaviortest"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/stores/memcachestore"
 )
 
@@ -92,7 +92,7 @@ func TestNoRawIDAtRest(t *testing.T) {
 	t.Parallel()
 	st, c, prefix := rawIDStore(t)
 	addr := rawIDAddr(t)
-	behaviortest.CheckNoRawID(t, st, func(t *testing.T) []string {
+	sessiontest.CheckNoRawID(t, st, func(t *testing.T) []string {
 		var out []string
 		var keys []string
 		// The crawler may be busy with another client's dump: retry.
@@ -124,5 +124,5 @@ func TestNoRawIDAtRest(t *testing.T) {
 func TestTooLargeThroughManager(t *testing.T) {
 	t.Parallel()
 	st, _, _ := rawIDStore(t)
-	behaviortest.CheckTooLarge(t, st, memcachestore.DefaultMaxItemSize, core.WithMaxSize(4<<20))
+	sessiontest.CheckTooLarge(t, st, memcachestore.DefaultMaxItemSize, core.WithMaxSize(4<<20))
 }

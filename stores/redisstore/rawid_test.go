@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/sessionkit/sessionkit/internal/behaviortest"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/stores/redisstore"
 )
 
@@ -49,7 +49,7 @@ func TestNoRawIDAtRest(t *testing.T) {
 	t.Parallel()
 	c := rawIDClient(t)
 	st, prefix := rawIDStore(t, c)
-	behaviortest.CheckNoRawID(t, st, func(t *testing.T) []string {
+	sessiontest.CheckNoRawID(t, st, func(t *testing.T) []string {
 		ctx := context.Background()
 		var out []string
 		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
@@ -89,5 +89,5 @@ func TestNoRawIDAtRest(t *testing.T) {
 func TestTooLargeThroughManager(t *testing.T) {
 	t.Parallel()
 	st, _ := rawIDStore(t, rawIDClient(t), redisstore.WithMaxSize(4096))
-	behaviortest.CheckTooLarge(t, st, 4096)
+	sessiontest.CheckTooLarge(t, st, 4096)
 }

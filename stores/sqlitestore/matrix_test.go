@@ -4,19 +4,18 @@ import (
 	"testing"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/core/storetest"
-	"github.com/sessionkit/sessionkit/ginsession/ginsessiontest"
-	"github.com/sessionkit/sessionkit/internal/behaviortest"
 )
 
-// TestMatrixGin runs the middleware behaviour matrix through Gin on the
+// TestMatrix runs the middleware behaviour matrix through core's net/http middleware on the
 // SQLite store, bare and behind the cached store.
-func TestMatrixGin(t *testing.T) {
+func TestMatrix(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
-		behaviortest.Run(t, ginsessiontest.Harness(), func(t *testing.T) core.Store { return openStore(t) })
+		sessiontest.Run(t, sessiontest.NetHTTP(), func(t *testing.T) core.Store { return openStore(t) })
 	})
 	t.Run("cached", func(t *testing.T) {
-		behaviortest.Run(t, ginsessiontest.Harness(), func(t *testing.T) core.Store {
+		sessiontest.Run(t, sessiontest.NetHTTP(), func(t *testing.T) core.Store {
 			return core.NewCachedStore(openStore(t), core.WithCachedCloseBacking(false))
 		})
 	})

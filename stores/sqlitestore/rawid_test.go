@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sessionkit/sessionkit/internal/behaviortest"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/stores/sqlitestore"
 )
 
@@ -22,7 +22,7 @@ func TestNoRawIDAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	behaviortest.CheckNoRawID(t, st, func(t *testing.T) []string {
+	sessiontest.CheckNoRawID(t, st, func(t *testing.T) []string {
 		db, err := sql.Open(sqlitestore.DriverName, path)
 		if err != nil {
 			t.Fatal(err)
@@ -71,5 +71,5 @@ func TestTooLargeThroughManager(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	behaviortest.CheckTooLarge(t, st, 4096)
+	sessiontest.CheckTooLarge(t, st, 4096)
 }

@@ -1,4 +1,4 @@
-package behaviortest_test
+package sessiontest_test
 
 import (
 	"context"
@@ -7,14 +7,14 @@ import (
 	"testing"
 
 	"github.com/sessionkit/sessionkit/core"
-	"github.com/sessionkit/sessionkit/internal/behaviortest"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
 )
 
 func TestNoRawIDMemoryStore(t *testing.T) {
 	t.Parallel()
 	st := core.NewMemoryStore()
 	t.Cleanup(func() { st.Close() })
-	behaviortest.CheckNoRawID(t, st, func(t *testing.T) []string {
+	sessiontest.CheckNoRawID(t, st, func(t *testing.T) []string {
 		var out []string
 		err := st.Iterate(context.Background(), func(key string, data []byte) bool {
 			out = append(out, key, string(data))
@@ -35,7 +35,7 @@ func TestNoRawIDFileStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	behaviortest.CheckNoRawID(t, st, func(t *testing.T) []string {
+	sessiontest.CheckNoRawID(t, st, func(t *testing.T) []string {
 		var out []string
 		err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
@@ -56,7 +56,7 @@ func TestTooLargeMemoryStore(t *testing.T) {
 	t.Parallel()
 	st := core.NewMemoryStore(core.WithMemoryMaxRecordSize(4096))
 	t.Cleanup(func() { st.Close() })
-	behaviortest.CheckTooLarge(t, st, 4096)
+	sessiontest.CheckTooLarge(t, st, 4096)
 }
 
 func TestTooLargeFileStore(t *testing.T) {
@@ -66,5 +66,5 @@ func TestTooLargeFileStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	behaviortest.CheckTooLarge(t, st, 4096)
+	sessiontest.CheckTooLarge(t, st, 4096)
 }

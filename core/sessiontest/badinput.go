@@ -1,4 +1,4 @@
-package behaviortest
+package sessiontest
 
 import (
 	"bytes"

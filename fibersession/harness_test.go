@@ -1,7 +1,4 @@
-// Package fibersessiontest serves sessionkit's shared behaviour matrix
-// (internal/behaviortest) through [fibersession], so that store modules
-// can run the matrix on Fiber with their own store.
-package fibersessiontest
+package fibersession_test
 
 import (
 	"context"
@@ -15,20 +12,20 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/fibersession"
-	"github.com/sessionkit/sessionkit/internal/behaviortest"
 )
 
-// Harness returns the behaviour-matrix harness for fibersession: each
+// harness returns the behaviour-matrix harness for fibersession: each
 // call of its Serve starts a Fiber app with the routes behind
 // [fibersession.FromManager] on a real listener on 127.0.0.1 and shuts it
 // down with t.Cleanup. Fiber buffers the whole response, so the harness
 // is Buffered.
-func Harness() behaviortest.Harness {
-	return behaviortest.Harness{Name: "fiber", Buffered: true, Serve: serve}
+func harness() sessiontest.Harness {
+	return sessiontest.Harness{Name: "fiber", Buffered: true, Serve: serve}
 }
 
-func serve(t *testing.T, m *core.Manager, routes []behaviortest.Route) string {
+func serve(t *testing.T, m *core.Manager, routes []sessiontest.Route) string {
 	t.Helper()
 	// Fiber's default 4 KiB read buffer caps the whole request header and
 	// answers 431 before any middleware runs; the matrix sends a 4.5 KB
@@ -97,7 +94,7 @@ func (l *listener) Close() error {
 	return err
 }
 
-// ctx is behaviortest.Ctx over a *fiber.Ctx.
+// ctx is sessiontest.Ctx over a *fiber.Ctx.
 type ctx struct{ c *fiber.Ctx }
 
 func (x ctx) Session() *core.Session   { return fibersession.Get(x.c) }

@@ -1,4 +1,4 @@
-package behaviortest
+package sessiontest
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 )
 
 // errStoreDown is what a failing store returns in the fault tests.
-var errStoreDown = errors.New("behaviortest: store is down")
+var errStoreDown = errors.New("sessiontest: store is down")
 
 // env is one app under test: a manager over a fault-injecting store, a
 // manual clock, and the adapter's server.

@@ -1,10 +1,4 @@
-// Package ginsessiontest runs sessionkit's shared behaviour matrix through
-// Gin and [ginsession]: store modules call
-//
-//	behaviortest.Run(t, ginsessiontest.Harness(), newStore)
-//
-// to check their store end to end behind a real Gin server.
-package ginsessiontest
+package ginsession_test
 
 import (
 	"context"
@@ -13,20 +7,20 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/ginsession"
-	"github.com/sessionkit/sessionkit/internal/behaviortest"
 )
 
-// Harness returns the behaviour-matrix harness for ginsession: each Serve
+// harness returns the behaviour-matrix harness for ginsession: each Serve
 // starts a gin engine with [ginsession.FromManager] on an httptest server
 // on 127.0.0.1. It switches Gin to test mode, which silences Gin's debug
 // output for the whole test binary.
-func Harness() behaviortest.Harness {
+func harness() sessiontest.Harness {
 	gin.SetMode(gin.TestMode)
-	return behaviortest.Harness{Name: "gin", Serve: serve}
+	return sessiontest.Harness{Name: "gin", Serve: serve}
 }
 
-func serve(t *testing.T, m *core.Manager, routes []behaviortest.Route) string {
+func serve(t *testing.T, m *core.Manager, routes []sessiontest.Route) string {
 	r := gin.New()
 	r.Use(ginsession.FromManager(m))
 	for _, rt := range routes {
@@ -37,7 +31,7 @@ func serve(t *testing.T, m *core.Manager, routes []behaviortest.Route) string {
 	return srv.URL
 }
 
-// ctx is behaviortest.Ctx over a gin.Context.
+// ctx is sessiontest.Ctx over a gin.Context.
 type ctx struct{ c *gin.Context }
 
 func (c ctx) Session() *core.Session         { return ginsession.Get(c.c) }

@@ -1,10 +1,4 @@
-// Package echosessiontest runs sessionkit's shared behaviour matrix
-// through Echo and [echosession]: store modules call
-//
-//	behaviortest.Run(t, echosessiontest.Harness(), newStore)
-//
-// to check their store end to end behind a real Echo server.
-package echosessiontest
+package echosession_test
 
 import (
 	"context"
@@ -14,18 +8,18 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/echosession"
-	"github.com/sessionkit/sessionkit/internal/behaviortest"
 )
 
-// Harness returns the behaviour-matrix harness for echosession: each
+// harness returns the behaviour-matrix harness for echosession: each
 // Serve starts an Echo server with [echosession.FromManager] on an
 // httptest server on 127.0.0.1, with Echo's logger silenced.
-func Harness() behaviortest.Harness {
-	return behaviortest.Harness{Name: "echo", Serve: serve}
+func harness() sessiontest.Harness {
+	return sessiontest.Harness{Name: "echo", Serve: serve}
 }
 
-func serve(t *testing.T, m *core.Manager, routes []behaviortest.Route) string {
+func serve(t *testing.T, m *core.Manager, routes []sessiontest.Route) string {
 	e := echo.New()
 	e.Logger.SetOutput(io.Discard)
 	e.Use(echosession.FromManager(m))
@@ -40,7 +34,7 @@ func serve(t *testing.T, m *core.Manager, routes []behaviortest.Route) string {
 	return srv.URL
 }
 
-// ctx is behaviortest.Ctx over an echo.Context.
+// ctx is sessiontest.Ctx over an echo.Context.
 type ctx struct{ c echo.Context }
 
 func (c ctx) Session() *core.Session         { return echosession.Get(c.c) }

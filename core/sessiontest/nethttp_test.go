@@ -1,15 +1,15 @@
-package behaviortest_test
+package sessiontest_test
 
 import (
 	"testing"
 
 	"github.com/sessionkit/sessionkit/core"
-	"github.com/sessionkit/sessionkit/internal/behaviortest"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
 )
 
 func TestNetHTTPMemoryStore(t *testing.T) {
 	t.Parallel()
-	behaviortest.Run(t, behaviortest.NetHTTP(), func(t *testing.T) core.Store {
+	sessiontest.Run(t, sessiontest.NetHTTP(), func(t *testing.T) core.Store {
 		s := core.NewMemoryStore()
 		t.Cleanup(func() { s.Close() })
 		return s
@@ -18,7 +18,7 @@ func TestNetHTTPMemoryStore(t *testing.T) {
 
 func TestNetHTTPFileStore(t *testing.T) {
 	t.Parallel()
-	behaviortest.Run(t, behaviortest.NetHTTP(), func(t *testing.T) core.Store {
+	sessiontest.Run(t, sessiontest.NetHTTP(), func(t *testing.T) core.Store {
 		s, err := core.NewFileStore(t.TempDir())
 		if err != nil {
 			t.Fatal(err)

@@ -1,0 +1,43 @@
+package harness
+
+import (
+	"context"
+	"io"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/echosession"
+)
+
+// Echo returns the behaviour-matrix harness for echosession: each
+// Serve starts an Echo server with [echosession.FromManager] on an
+// httptest server on 127.0.0.1, with Echo's logger silenced.
+func Echo() sessiontest.Harness {
+	return sessiontest.Harness{Name: "echo", Serve: serveEcho}
+}
+
+func serveEcho(t *testing.T, m *core.Manager, routes []sessiontest.Route) string {
+	e := echo.New()
+	e.Logger.SetOutput(io.Discard)
+	e.Use(echosession.FromManager(m))
+	for _, rt := range routes {
+		e.GET(rt.Path, func(c echo.Context) error {
+			rt.Handle(echoCtx{c})
+			return nil
+		})
+	}
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// echoCtx is sessiontest.Ctx over an echo.Context.
+type echoCtx struct{ c echo.Context }
+
+func (c echoCtx) Session() *core.Session         { return echosession.Get(c.c) }
+func (c echoCtx) Context() context.Context       { return c.c.Request().Context() }
+func (c echoCtx) Query(name string) string       { return c.c.QueryParam(name) }
+func (c echoCtx) String(status int, body string) { _ = c.c.String(status, body) }

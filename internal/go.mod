@@ -1,3 +1,0 @@
-module github.com/sessionkit/sessionkit/internal
-
-go 1.26.0
