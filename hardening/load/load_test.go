@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,15 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/hardening/internal/harness"
-	"github.com/sessionkit/sessionkit/hardening/internal/servers"
 	"github.com/sessionkit/sessionkit/hardening/internal/webclient"
-	"github.com/sessionkit/sessionkit/stores/redisstore"
-	"github.com/sessionkit/sessionkit/stores/sqlitestore"
 )
 
 // Knobs of the load run; scripts/load.sh sets them for the long run.
@@ -57,46 +52,6 @@ func knobs(t *testing.T) (time.Duration, int) {
 	return d, conns
 }
 
-type storeCase struct {
-	name string
-	open func(t *testing.T) core.Store
-}
-
-func stores() []storeCase {
-	return []storeCase{
-		{"memory", func(t *testing.T) core.Store {
-			s := core.NewMemoryStore()
-			t.Cleanup(func() { s.Close() })
-			return s
-		}},
-		{"sqlite", func(t *testing.T) core.Store {
-			s, err := sqlitestore.Open(filepath.Join(t.TempDir(), "sessions.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		}},
-		{"redis", func(t *testing.T) core.Store {
-			addr := servers.Env(t, servers.RedisAddrEnv)
-			client := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
-			prefix := fmt.Sprintf("hardening-load-%d:", time.Now().UnixNano())
-			s, err := redisstore.New(client, redisstore.WithPrefix(prefix))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if err := s.Clear(context.Background()); err != nil {
-					t.Errorf("clear %s: %v", prefix, err)
-				}
-				s.Close()
-				client.Close()
-			})
-			return s
-		}},
-	}
-}
-
 // TestLoad runs a bounded loopback load through every middleware
 // (net/http, Gin, Echo, Fiber) and store (memory, SQLite, Redis). Each
 // session has one client incrementing its counter in sequence and
@@ -113,9 +68,9 @@ func TestLoad(t *testing.T) {
 		harness.Fiber(),
 	}
 	for _, h := range harnesses {
-		for _, sc := range stores() {
-			t.Run(h.Name+"/"+sc.name, func(t *testing.T) {
-				runLoad(t, h, sc.open(t), d, conns, t.Errorf)
+		for _, sc := range harness.Stores() {
+			t.Run(h.Name+"/"+sc.Name, func(t *testing.T) {
+				runLoad(t, h, sc.Open(t), d, conns, t.Errorf)
 			})
 		}
 	}
