@@ -29,8 +29,10 @@
 //
 // # Testing
 //
-// Package [github.com/sessionkit/sessionkit/echosession/echosessiontest]
-// runs sessionkit's behaviour matrix through Echo, for store authors.
+// This package's tests run the behaviour matrix of
+// [github.com/sessionkit/sessionkit/core/sessiontest] through Echo; store
+// authors run the same matrix through core's net/http middleware
+// ([sessiontest.NetHTTP]).
 //
 // [Echo]: https://echo.labstack.com
 package echosession

@@ -30,8 +30,10 @@
 //
 // # Testing
 //
-// Package [github.com/sessionkit/sessionkit/ginsession/ginsessiontest]
-// runs sessionkit's behaviour matrix through Gin, for store authors.
+// This package's tests run the behaviour matrix of
+// [github.com/sessionkit/sessionkit/core/sessiontest] through Gin; store
+// authors run the same matrix through core's net/http middleware
+// ([sessiontest.NetHTTP]).
 //
 // [Gin]: https://gin-gonic.com
 package ginsession
