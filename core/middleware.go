@@ -20,8 +20,9 @@ type Header interface {
 
 // WriteHeaders adds to h what res implies: Set-Cookie (cookie mode) or the
 // token header (header mode), Vary on the cookie or token header, and,
-// when a cookie is set, a Cache-Control that keeps shared caches from
-// storing the response.
+// when a cookie or a token header is set, a Cache-Control that keeps
+// shared caches from storing the response (and so handing one client's
+// token to another).
 func (m *Manager) WriteHeaders(h Header, res CommitResult) {
 	if res.Vary {
 		vary := m.vary[0]
@@ -35,6 +36,7 @@ func (m *Manager) WriteHeaders(h Header, res CommitResult) {
 	if m.cfg.headerName != "" {
 		if res.SendToken {
 			h.Set(m.cfg.headerName, res.Token)
+			privateCache(h, m.cfg.headerName)
 		}
 		return
 	}
@@ -42,9 +44,16 @@ func (m *Manager) WriteHeaders(h Header, res CommitResult) {
 		return
 	}
 	h.Add("Set-Cookie", res.Cookie.String())
+	privateCache(h, "Set-Cookie")
+}
+
+// privateCache marks the response private unless it already says
+// no-store or private: a shared cache must not store header, which
+// carries a session token.
+func privateCache(h Header, header string) {
 	cc := h.Get("Cache-Control")
 	if !headerHasToken(cc, "no-store") && !headerHasToken(cc, "private") {
-		h.Set("Cache-Control", `private, no-cache="Set-Cookie"`)
+		h.Set("Cache-Control", `private, no-cache="`+header+`"`)
 	}
 }
 

@@ -45,7 +45,7 @@ func routes(m *core.Manager, a *app) http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Use(middleware.Recover(), echosession.FromManager(m))
-	form := func(c echo.Context) func(string) string { return c.FormValue }
+	form := func(c echo.Context) func(string) string { return c.Request().PostFormValue }
 	e.GET("/", func(c echo.Context) error { return respond(c, a.home(echosession.Get(c))) })
 	e.GET("/login", func(c echo.Context) error { return respond(c, a.loginForm(echosession.Get(c))) })
 	e.POST("/login", func(c echo.Context) error { return respond(c, a.login(echosession.Get(c), form(c))) })
@@ -299,7 +299,9 @@ func envOr(name, def string) string {
 	return def
 }
 
-// redact hides a password in the store URL before it is logged.
+// redact hides the secrets in the store URL before it is logged: the
+// userinfo password and every query parameter that names a password,
+// secret, token or key (password, sentinel_password, ...).
 func redact(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -307,9 +309,29 @@ func redact(s string) string {
 		return scheme + ":..."
 	}
 	if _, ok := u.User.Password(); ok {
-		return u.Redacted()
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
-	return s
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			if secretParam(k) {
+				q[k] = []string{"xxxxx"}
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// secretParam reports whether a store URL query parameter holds a secret.
+func secretParam(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"pass", "secret", "token", "key", "auth"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
 }
 
 var pages = template.Must(template.New("").Parse(`
@@ -371,7 +393,7 @@ label { display: block; margin: .5rem 0; }
 {{template "bottom"}}{{end}}
 
 {{define "forbidden"}}{{template "top" .}}
-<p class="flash error" id="error">Forbidden: the form's CSRF token is missing or wrong. Go back, reload the form and try again.</p>
+<p class="flash error" id="error">Forbidden: the form's CSRF token is missing or wrong. This app needs cookies to check the form: enable cookies for this site, then load the form again.</p>
 <p><a href="/">Home</a></p>
 {{template "bottom"}}{{end}}
 `))

@@ -49,7 +49,7 @@ func routes(m *core.Manager, a *app) *fiber.App {
 	// Fiber's strings point into buffers that are reused after the request:
 	// copy what the session may keep.
 	form := func(c *fiber.Ctx) func(string) string {
-		return func(k string) string { return strings.Clone(c.FormValue(k)) }
+		return func(k string) string { return string(c.Request().PostArgs().Peek(k)) }
 	}
 	f.Get("/", func(c *fiber.Ctx) error { return respond(c, a.home(fibersession.Get(c))) })
 	f.Get("/login", func(c *fiber.Ctx) error { return respond(c, a.loginForm(fibersession.Get(c))) })
@@ -304,7 +304,9 @@ func envOr(name, def string) string {
 	return def
 }
 
-// redact hides a password in the store URL before it is logged.
+// redact hides the secrets in the store URL before it is logged: the
+// userinfo password and every query parameter that names a password,
+// secret, token or key (password, sentinel_password, ...).
 func redact(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -312,9 +314,29 @@ func redact(s string) string {
 		return scheme + ":..."
 	}
 	if _, ok := u.User.Password(); ok {
-		return u.Redacted()
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
-	return s
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			if secretParam(k) {
+				q[k] = []string{"xxxxx"}
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// secretParam reports whether a store URL query parameter holds a secret.
+func secretParam(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"pass", "secret", "token", "key", "auth"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
 }
 
 var pages = template.Must(template.New("").Parse(`
@@ -376,7 +398,7 @@ label { display: block; margin: .5rem 0; }
 {{template "bottom"}}{{end}}
 
 {{define "forbidden"}}{{template "top" .}}
-<p class="flash error" id="error">Forbidden: the form's CSRF token is missing or wrong. Go back, reload the form and try again.</p>
+<p class="flash error" id="error">Forbidden: the form's CSRF token is missing or wrong. This app needs cookies to check the form: enable cookies for this site, then load the form again.</p>
 <p><a href="/">Home</a></p>
 {{template "bottom"}}{{end}}
 `))
