@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,6 +42,10 @@ const (
 	fileMagic      = "SKFS"
 	fileVersion    = 1
 	fileHeaderSize = 17
+
+	// fileMaxKey is the longest key the store accepts, so that a read of
+	// any session file is bounded by the header, this and the size limit.
+	fileMaxKey = 64 << 10
 
 	fileTempPrefix = ".tmp-"
 	fileLockPrefix = ".lock-"
@@ -142,7 +145,9 @@ func WithFileMaxSize(n int) FileOption {
 
 // NewFileStore returns a store keeping its sessions in dir. The directory
 // is created with mode 0700 (and its missing parents too) when it does not
-// exist; an existing directory is used as it is. It is an error when dir is
+// exist. On Unix systems an existing directory writable by group or others,
+// or owned by another user, is refused: anyone who can write there could
+// plant or replace sessions. It is an error when dir is
 // empty or names something other than a directory, or when an option is
 // invalid.
 //
@@ -177,6 +182,13 @@ func NewFileStore(dir string, opts ...FileOption) (*FileStore, error) {
 		}
 	case err != nil:
 		return nil, fmt.Errorf("core: file store: %w", err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("core: file store: %w", err)
+	}
+	if err := checkFileDir(abs, fi); err != nil {
+		return nil, err
 	}
 
 	s := &FileStore{
@@ -352,14 +364,33 @@ func encodeSessionFile(key string, expiry time.Time, data []byte) []byte {
 }
 
 // read reads the session file name. ok is false when the file does not
-// exist or cannot be parsed; err reports other failures.
+// exist or cannot be parsed, and also when it is a symlink, not a regular
+// file, or larger than any file the store writes: such a file is treated
+// as corrupt (Cleanup removes the entry itself), never followed, waited on
+// or read beyond the bound. err reports other failures.
 func (s *FileStore) read(name string) (f sessionFile, ok bool, err error) {
-	buf, err := os.ReadFile(filepath.Join(s.dir, name))
+	fd, err := os.OpenFile(filepath.Join(s.dir, name), os.O_RDONLY|fileOpenFlags, 0)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) || isSymlinkErr(err) {
 			return sessionFile{}, false, nil
 		}
 		return sessionFile{}, false, err
+	}
+	defer fd.Close()
+	fi, err := fd.Stat()
+	if err != nil {
+		return sessionFile{}, false, err
+	}
+	limit := int64(fileHeaderSize + fileMaxKey + s.maxSize)
+	if !fi.Mode().IsRegular() || fi.Size() > limit {
+		return sessionFile{}, false, nil
+	}
+	buf, err := io.ReadAll(io.LimitReader(fd, limit+1))
+	if err != nil {
+		return sessionFile{}, false, err
+	}
+	if int64(len(buf)) > limit {
+		return sessionFile{}, false, nil
 	}
 	f, ok = parseSessionFile(buf)
 	return f, ok, nil
@@ -416,9 +447,17 @@ func (s *FileStore) lock(i byte) error {
 	}
 	if sh.f == nil {
 		name := fmt.Sprintf("%s%02x", fileLockPrefix, i)
-		f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR|os.O_CREATE, 0o600)
+		f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR|os.O_CREATE|fileOpenFlags, 0o600)
 		if err != nil {
 			sh.mu.Unlock()
+			return err
+		}
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+			f.Close()
+			sh.mu.Unlock()
+			if err == nil {
+				err = fmt.Errorf("lock file %s is not a regular file", name)
+			}
 			return err
 		}
 		sh.f = f
@@ -477,7 +516,7 @@ func (s *FileStore) Save(ctx context.Context, key string, data []byte, expiry ti
 	if len(data) > s.maxSize {
 		return s.tooLarge(len(data))
 	}
-	if uint64(len(key)) > math.MaxUint32 {
+	if len(key) > fileMaxKey {
 		return fileErr("save", errors.New("key too long"))
 	}
 	name, shard := fileName(key)
@@ -536,7 +575,7 @@ func (s *FileStore) SaveDelta(ctx context.Context, key string, d *Delta) error {
 	if d == nil {
 		return fileErr("save delta", errors.New("nil delta"))
 	}
-	if uint64(len(key)) > math.MaxUint32 {
+	if len(key) > fileMaxKey {
 		return fileErr("save delta", errors.New("key too long"))
 	}
 	name, shard := fileName(key)

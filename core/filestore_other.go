@@ -25,3 +25,13 @@ var errNoFlock = errors.New("flock not supported on " + runtime.GOOS)
 func lockFile(*os.File) error { return errNoFlock }
 
 func unlockFile(*os.File) error { return errNoFlock }
+
+// fileOpenFlags: this platform has no O_NOFOLLOW in the standard library;
+// the file store still refuses anything but a regular file after opening.
+const fileOpenFlags = 0
+
+// checkFileDir: Windows and the other platforms here have no Unix modes
+// or owners to check.
+func checkFileDir(string, os.FileInfo) error { return nil }
+
+func isSymlinkErr(error) bool { return false }

@@ -3,6 +3,8 @@
 package core
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"syscall"
 )
@@ -38,3 +40,23 @@ func flock(f *os.File, how int) error {
 		}
 	}
 }
+
+// fileOpenFlags are added to every open of a session or lock file: a
+// symlink is refused (ELOOP) and a FIFO cannot block the open.
+const fileOpenFlags = syscall.O_NOFOLLOW | syscall.O_NONBLOCK
+
+// checkFileDir refuses a store directory that another user could write to
+// or that belongs to another user.
+func checkFileDir(dir string, fi os.FileInfo) error {
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("core: file store: directory %s is writable by group or others (mode %o): run chmod 700 %s", dir, perm, dir)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("core: file store: directory %s is owned by uid %d, not by this process (uid %d): run chown %d %s, or use a directory of your own", dir, st.Uid, os.Geteuid(), os.Geteuid(), dir)
+	}
+	return nil
+}
+
+// isSymlinkErr reports whether err is the ELOOP an O_NOFOLLOW open of a
+// symlink fails with.
+func isSymlinkErr(err error) bool { return errors.Is(err, syscall.ELOOP) }

@@ -85,7 +85,9 @@ type Store struct {
 // timeout of 5 seconds and synchronous=NORMAL (in WAL mode a crash of the
 // application loses nothing; a power loss may lose the last sessions
 // written, never corrupt the file). It creates the session table when
-// missing. [Store.Close] closes the database.
+// missing. A new database file is created with mode 0600, and SQLite gives
+// its -wal and -shm files the same mode; an existing file keeps its mode.
+// [Store.Close] closes the database.
 func Open(path string, opts ...Option) (*Store, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
@@ -94,6 +96,16 @@ func Open(path string, opts ...Option) (*Store, error) {
 	dsn, err := fileDSN(path)
 	if err != nil {
 		return nil, err
+	}
+	// The driver creates a missing file with mode 0644 (less the umask);
+	// sessions are secrets, so create it 0600 first. SQLite gives the -wal
+	// and -shm files the mode of the database file.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 	db, err := sql.Open(DriverName, dsn)
 	if err != nil {
