@@ -530,6 +530,22 @@ func (c *CachedStore) Delete(ctx context.Context, key string) error {
 	return err
 }
 
+// Take takes the record under key from the backing store, with its
+// atomic [TakeStore.Take] when it has one (so the take is as atomic as the
+// backing store makes it, across processes too) and otherwise with the
+// best-effort fallback of [Take], and drops the cached copy. The cached
+// copy is never what is returned: another instance may have deleted the
+// record meanwhile.
+func (c *CachedStore) Take(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := c.begin(ctx, "take"); err != nil {
+		return nil, false, err
+	}
+	w := c.beginWrite(key)
+	data, found, err := Take(ctx, c.backing, key, c.now())
+	c.endWrite(w, nil)
+	return data, found, err
+}
+
 // TTL returns the backing store's [TTLStore.TTL], or an error matching
 // [ErrNotSupported] when it has none (so that [StoreTTL] falls back to
 // reading the record's header).

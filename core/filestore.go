@@ -564,6 +564,33 @@ func (s *FileStore) remove(name string) error {
 	return s.syncDir()
 }
 
+// Take deletes the live record under key and returns it, holding the
+// key's shard lock (in-process and, where supported, across processes)
+// from the read to the removal of the file. A missing or expired record is
+// found == false and its file is left to the cleanup.
+func (s *FileStore) Take(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := s.begin(ctx, "take"); err != nil {
+		return nil, false, err
+	}
+	defer s.end()
+	name, shard := fileName(key)
+	if err := s.lock(shard); err != nil {
+		return nil, false, fileErr("take", err)
+	}
+	defer s.unlock(shard)
+	f, ok, err := s.readKey(name, key, time.Now())
+	if err != nil {
+		return nil, false, fileErr("take", err)
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	if err := s.remove(name); err != nil {
+		return nil, false, fileErr("take", err)
+	}
+	return f.data, true, nil
+}
+
 // SaveDelta applies d to the record under key with [ApplyDelta], holding
 // the key's shard lock (in-process and, where supported, across processes)
 // from the read to the rename of the new file.

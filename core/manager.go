@@ -310,20 +310,52 @@ func (m *Manager) Commit(ctx context.Context, s *Session) (CommitResult, error) 
 		if late {
 			return res, fmt.Errorf("%w: Renew cannot send the new cookie", ErrHeadersWritten)
 		}
-		oldKey := s.key
-		res, err := m.create(ctx, s, now, late, res)
-		if err != nil {
-			return res, err
-		}
-		if err := m.store.Delete(ctx, oldKey); err != nil {
-			return res, fmt.Errorf("core: renew session: delete old record %s: %w", logKey(oldKey), err)
-		}
-		return res, nil
+		return m.renew(ctx, s, now, res)
 	}
 	if s.touched {
 		return m.saveDelta(ctx, s, now, late, res)
 	}
 	return m.touch(ctx, s, now, late, res)
+}
+
+// renew moves s to a new ID: it takes the old record (delete if live,
+// atomically where the store has [TakeStore]) and only then inserts the
+// new one, so that a session deleted meanwhile (logout elsewhere, another
+// Renew, expiry) is not brought back under a new ID, and two concurrent
+// Renews cannot fork one session into two. Either way out of the two
+// steps leaves at most one live record.
+func (m *Manager) renew(ctx context.Context, s *Session, now time.Time, res CommitResult) (CommitResult, error) {
+	oldKey := s.key
+	_, found, err := Take(ctx, m.store, oldKey, now)
+	if err != nil {
+		// Nothing was written: the session stays as it was.
+		return res, fmt.Errorf("core: renew session: take old record %s: %w", logKey(oldKey), err)
+	}
+	if !found {
+		m.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "sessionkit: renew of a session deleted meanwhile; a new empty session replaces it",
+			slog.String("key", logKey(oldKey)))
+		m.abandon(s, &res)
+		return res, fmt.Errorf("core: renew session %s: %w", logKey(oldKey), ErrSessionGone)
+	}
+	res, err = m.create(ctx, s, now, false, res)
+	if err != nil {
+		// The old record is gone and the new one was not written: the user
+		// is logged out, which is safer than a second live session.
+		m.abandon(s, &res)
+		return res, fmt.Errorf("core: renew session: old record %s deleted, new one not saved, session lost: %w", logKey(oldKey), err)
+	}
+	return res, nil
+}
+
+// abandon turns s, whose record no longer exists, into a new empty
+// session and sets res to expire the client's token.
+func (m *Manager) abandon(s *Session, res *CommitResult) {
+	clear(s.items)
+	s.items = s.items[:0]
+	s.id, s.key, s.exists = "", "", false
+	s.created, s.expiry, s.remember = 0, 0, false
+	s.resetChanges()
+	m.expireResult(res)
 }
 
 func (s *Session) hasSetItems() bool {

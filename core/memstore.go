@@ -302,6 +302,28 @@ func (s *MemoryStore) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// Take deletes the live record under key and returns it, under the key's
+// shard lock; an expired record is deleted and reported as not found.
+// The returned slice is the one Load handed out and must not be modified.
+func (s *MemoryStore) Take(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := s.begin(ctx, "take"); err != nil {
+		return nil, false, err
+	}
+	sh := s.shard(key)
+	sh.mu.Lock()
+	e, existed := sh.m[key]
+	delete(sh.m, key)
+	sh.mu.Unlock()
+	if !existed {
+		return nil, false, nil
+	}
+	s.n.Add(-1)
+	if !e.live(time.Now().UnixNano()) {
+		return nil, false, nil
+	}
+	return e.data, true, nil
+}
+
 // SaveDelta applies d to the record under key with [ApplyDelta], holding
 // the key's shard lock so that concurrent deltas never lose an update.
 func (s *MemoryStore) SaveDelta(ctx context.Context, key string, d *Delta) error {

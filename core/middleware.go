@@ -171,6 +171,11 @@ func (w *responseWriter) commit() bool {
 	res, err := w.m.Commit(w.r.Context(), w.s)
 	if err != nil {
 		w.failed = true
+		if res.Cookie != nil || res.SendToken {
+			// The session is gone (a Renew that lost it): the client's
+			// token must go too.
+			w.m.WriteHeaders(w.ResponseWriter.Header(), res)
+		}
 		w.m.fail(w.ResponseWriter, w.r, err)
 		return false
 	}

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,9 +17,9 @@ import (
 // Store is the minimum a third-party backend implements. With only these
 // three methods core merges concurrent changes best-effort (load, merge,
 // save). Backends that can do better implement the optional capabilities
-// below ([DeltaStore], [TouchStore], [TTLStore], [IterStore], [CountStore],
-// [ClearStore], [CleanupStore] and [io.Closer]); core discovers them by type
-// assertion.
+// below ([DeltaStore], [TakeStore], [TouchStore], [TTLStore], [IterStore],
+// [CountStore], [ClearStore], [CleanupStore] and [io.Closer]); core
+// discovers them by type assertion.
 //
 // Implementations must be safe for concurrent use by multiple goroutines.
 type Store interface {
@@ -51,6 +52,24 @@ type DeltaStore interface {
 	// already exists, and one matching [ErrSessionGone] when d.Create is not
 	// set and no live record exists (no resurrection).
 	SaveDelta(ctx context.Context, key string, d *Delta) error
+}
+
+// TakeStore is the optional capability of taking a record: deleting it
+// only if it is live and getting it back, as one atomic step. Renew takes
+// the old record before it inserts the new one, so that of two concurrent
+// Renews (or a Renew racing a Destroy) only one can take it and no session
+// is ever forked or resurrected under a new ID.
+type TakeStore interface {
+	Store
+	// Take deletes the record under key if it is live (its header's
+	// expiry, see [RecordExpiry], has not passed) and returns it. No other
+	// Take, Load or write of the same key may see the record between the
+	// check and the delete: of concurrent Takes of one record exactly one
+	// gets found == true. A missing, expired or corrupt record is
+	// found == false with a nil error; the store may delete an expired or
+	// corrupt record while it is at it. As with Load, the caller must not
+	// modify data.
+	Take(ctx context.Context, key string) (data []byte, found bool, err error)
 }
 
 // TouchStore is the optional capability of moving a record's deadline
@@ -120,7 +139,8 @@ var (
 	// ErrSessionGone is returned by SaveDelta when the delta is for an
 	// existing session but no live record exists any more: it was deleted
 	// (logout, Renew in another request) or expired. Core never recreates
-	// such a session.
+	// such a session. [Manager.Commit] returns it (wrapped) for a Renew of
+	// a session deleted meanwhile: the session is then new and empty.
 	ErrSessionGone = errors.New("core: session no longer exists")
 
 	// ErrSessionExists is returned by SaveDelta when a new session is
@@ -169,6 +189,32 @@ func SaveDelta(ctx context.Context, s Store, key string, d *Delta, now time.Time
 		return err
 	}
 	return s.Save(ctx, key, data, expiry)
+}
+
+// Take deletes the live record under key and returns it. It uses the
+// store's atomic [TakeStore] capability when present; otherwise (or when
+// the store reports [ErrNotSupported]) it falls back to a best-effort
+// load, then delete: two concurrent callers may then both get the record.
+// now decides liveness in the fallback.
+func Take(ctx context.Context, s Store, key string, now time.Time) ([]byte, bool, error) {
+	if ts, ok := s.(TakeStore); ok {
+		data, found, err := ts.Take(ctx, key)
+		if !errors.Is(err, ErrNotSupported) {
+			return data, found, err
+		}
+	}
+	data, found, err := s.Load(ctx, key)
+	if err != nil || !found {
+		return nil, false, err
+	}
+	if !RecordLive(data, now) {
+		return nil, false, nil
+	}
+	data = bytes.Clone(data)
+	if err := s.Delete(ctx, key); err != nil {
+		return nil, false, err
+	}
+	return data, true, nil
 }
 
 // Touch moves the deadline of the record under key. It uses the store's

@@ -47,6 +47,8 @@ var cases = []struct {
 	{"ConcurrentDelta", testConcurrentDelta},
 	{"CreateIfAbsent", testCreateIfAbsent},
 	{"NoResurrection", testNoResurrection},
+	{"Take", testTake},
+	{"ConcurrentTake", testConcurrentTake},
 	{"Touch", testTouch},
 	{"TTL", testTTL},
 	{"IterateCountClear", testIterateCountClear},

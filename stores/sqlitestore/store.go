@@ -474,6 +474,64 @@ func (s *Store) applyDelta(ctx context.Context, tx *sql.Tx, key string, d *core.
 	return nil, err
 }
 
+// Take deletes the live record under key and returns it (with the expiry
+// in its header set from the expiry column, as [Store.Load] does), in one
+// transaction that holds the database's write lock from its first
+// statement: of concurrent Takes, in this process or another, only one
+// finds the record. A missing or expired record is found == false; an
+// expired row is deleted on the way.
+func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := s.check(ctx, "take"); err != nil {
+		return nil, false, err
+	}
+	if err := s.lockWrite(ctx); err != nil {
+		return nil, false, fmt.Errorf("sqlitestore: take: %w", err)
+	}
+	defer s.unlockWrite()
+	var (
+		data  []byte
+		found bool
+	)
+	err := retryBusy(ctx, func() error {
+		data, found = nil, false
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback() // a no-op after Commit
+		now := time.Now()
+		// A write first, for the write lock (see applyDelta).
+		if _, err := tx.StmtContext(ctx, s.stDeleteExpiredKey).ExecContext(ctx, key, now.UnixNano()); err != nil {
+			return err
+		}
+		var exp int64
+		err = tx.StmtContext(ctx, s.stLoadAny).QueryRowContext(ctx, key).Scan(&data, &exp)
+		if errors.Is(err, sql.ErrNoRows) {
+			data = nil
+			return tx.Commit()
+		}
+		if err != nil {
+			return err
+		}
+		if core.SetRecordExpiry(data, time.Unix(0, exp)) != nil || !core.RecordLive(data, now) {
+			data = nil // corrupt: not a session, left for Save to replace
+			return tx.Commit()
+		}
+		if _, err := tx.StmtContext(ctx, s.stDel).ExecContext(ctx, key); err != nil {
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		found = true
+		return nil
+	})
+	if err != nil {
+		return nil, false, s.fail(ctx, "take", err)
+	}
+	return data, found, nil
+}
+
 // Touch sets the expiry of the live record under key with a single UPDATE
 // of the expiry column; [Store.Load] then reports it in the record's
 // header. Touching a missing or expired key is a no-op and returns nil.
