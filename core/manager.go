@@ -615,8 +615,7 @@ func (m *Manager) release(d *commitDelta) {
 	if !m.reuseDeltas {
 		return
 	}
-	d.Delta = Delta{}
-	d.entries = [len(d.entries)]Entry{}
+	*d = commitDelta{} // nothing of one commit may reach the next
 	deltaPool.Put(d)
 }
 

@@ -112,6 +112,7 @@ func NewRecordHeader(remember bool, created, expiry time.Time) []byte {
 // putRecordHeader writes a header into h, which has RecordHeaderSize bytes.
 func putRecordHeader(h []byte, remember bool, created, expiry time.Time) {
 	h[0] = RecordVersion
+	h[1] = 0
 	if remember {
 		h[1] = flagRemember
 	}
