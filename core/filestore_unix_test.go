@@ -25,6 +25,11 @@ func fileOfKey(t *testing.T, s *core.FileStore, key string) string {
 	}
 	for _, n := range fileStoreFiles(t, s.Dir()) {
 		p := filepath.Join(s.Dir(), n)
+		// Only regular files: earlier cases plant symlinks to /dev/zero
+		// and FIFOs, which this helper must neither follow nor wait on.
+		if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
 		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), key) {
 			return p
 		}
