@@ -272,13 +272,21 @@ func (in *Instance) Driver(cookies []string) *Driver {
 			return ctx.Response.StatusCode()
 		}}
 	}
+	return HandlerDriver(in.handler, cookies)
+}
+
+// HandlerDriver returns a driver serving GET / through h, cycling through
+// cookies, which must not be empty: the net/http half of
+// [Instance.Driver], for handlers that are not one of the apps (such as
+// cmd/calibrate's floor).
+func HandlerDriver(h http.Handler, cookies []string) *Driver {
+	n := len(cookies)
 	// Each request is made afresh, with a header map and a cookie value of
 	// its own, as a server makes it from what it read: it is as hot in the
 	// cache as a request just parsed from a connection, also when the
 	// cookies cycle through 10,000 sessions.
 	tmpl := httptest.NewRequest(http.MethodGet, "/", nil)
 	w := &discardWriter{h: make(http.Header)}
-	h := in.handler
 	return &Driver{serve: func(i int) int {
 		clear(w.h)
 		w.code = 0

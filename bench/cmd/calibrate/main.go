@@ -9,6 +9,7 @@
 // Usage:
 //
 //	calibrate [-framework nethttp|fiber] [-addr 127.0.0.1:0] [-spin 900ns] [-alloc 650] [-floor [-redis host:port]]
+//	calibrate -requests N [-spin 900ns] [-alloc 650] [-floor]
 //
 // With -floor the app also does the least work any server-side session
 // with hashed IDs at rest can do on such a request, and nothing else: it
@@ -30,7 +31,9 @@
 //
 // It prints "listening <host:port>" once it accepts connections, as
 // cmd/server does, so the same wrk script drives both, and serves until
-// SIGINT or SIGTERM.
+// SIGINT or SIGTERM. With -requests N (net/http only) it serves N requests
+// of one steady user in-process instead, as cmd/server -requests does, and
+// exits: the floor's work as bench/icount.sh counts it.
 package main
 
 import (
@@ -52,6 +55,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/sessionkit/sessionkit/bench"
 )
 
 // sink keeps each request's allocation from being optimised away.
@@ -71,11 +76,25 @@ func run() error {
 	alloc := flag.Int("alloc", 0, "bytes to allocate per request, in one object")
 	floor := flag.Bool("floor", false, "also load and save a session record the cheapest way (see the package doc)")
 	redisAddr := flag.String("redis", "", "with -floor and nethttp: keep the records in the Redis server at this host:port, in two round trips (see the package doc)")
+	requests := flag.Int("requests", 0, "with nethttp: serve this many requests of one user in-process, then exit, instead of listening")
 	flag.Parse()
 
 	srv, err := newServer(*framework, *spin, *alloc, *floor, *redisAddr)
 	if err != nil {
 		return err
+	}
+	if *requests > 0 {
+		if srv.handler == nil {
+			return errors.New("-requests needs -framework nethttp and no -redis")
+		}
+		d := bench.HandlerDriver(srv.handler, []string{bench.CookieName + "=" + strings.Repeat("k", 43)})
+		for i := range *requests {
+			d.Serve(i)
+		}
+		if f := d.Failures(); f > 0 {
+			return fmt.Errorf("%d of %d requests failed", f, *requests)
+		}
+		return nil
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -98,6 +117,7 @@ func run() error {
 type server struct {
 	serve    func(net.Listener) error
 	shutdown func() error
+	handler  http.Handler // the net/http app's handler; nil for the others
 }
 
 // stop shuts s down and waits for its serve call, whose error errc
@@ -157,7 +177,7 @@ func newServer(framework string, spin time.Duration, alloc int, floor bool, redi
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Write(body)
 		})}
-		return server{serve: srv.Serve, shutdown: func() error { return srv.Shutdown(context.Background()) }}, nil
+		return server{serve: srv.Serve, shutdown: func() error { return srv.Shutdown(context.Background()) }, handler: srv.Handler}, nil
 	case "fiber":
 		app := fiber.New(fiber.Config{DisableStartupMessage: true})
 		app.Get("/", func(c *fiber.Ctx) error {

@@ -5,12 +5,17 @@
 //
 //	server -list
 //	server -app gin/sessionkit-memory [-addr 127.0.0.1:0] [-sessions N] [-cookies FILE]
+//	server -app gin/sessionkit-memory -requests N [-sessions N]
 //
 // It starts the app, seeds N sessions through it in-process (default 1),
 // writes their cookies to FILE, one "name=value" Cookie header a line,
 // prints "cookie <first cookie>" and then "listening <host:port>" once it
 // accepts connections, and serves until SIGINT or SIGTERM. Apps that use
 // Redis read its address from SESSIONKIT_REDIS_ADDR.
+//
+// With -requests N it serves N requests in-process instead (through
+// [bench.Instance.Driver], cycling through the seeded cookies), and exits:
+// the workload bench/icount.sh counts instructions of.
 package main
 
 import (
@@ -39,6 +44,7 @@ func run() error {
 	addr := flag.String("addr", "127.0.0.1:0", "the address to listen on")
 	sessions := flag.Int("sessions", 1, "how many sessions to seed")
 	cookieFile := flag.String("cookies", "", "write the seeded sessions' cookies to this file")
+	requests := flag.Int("requests", 0, "serve this many requests in-process, then exit, instead of listening")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the serving (after seeding) to this file")
 	flag.Parse()
 
@@ -83,6 +89,9 @@ func run() error {
 		}
 	}
 	fmt.Println("cookie", cookies[0])
+	if *requests > 0 {
+		return serveInProcess(in.Driver(cookies), *requests)
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -122,4 +131,16 @@ func run() error {
 			float64(st.WaitDurationNs)/1e6/float64(max(gets, 1))*1000)
 	}
 	return err
+}
+
+// serveInProcess serves n requests through d and fails if any of them
+// answered other than 200.
+func serveInProcess(d *bench.Driver, n int) error {
+	for i := range n {
+		d.Serve(i)
+	}
+	if f := d.Failures(); f > 0 {
+		return fmt.Errorf("%d of %d requests failed", f, n)
+	}
+	return nil
 }
