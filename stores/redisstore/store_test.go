@@ -626,3 +626,57 @@ func TestTakeNotLive(t *testing.T) {
 		}
 	})
 }
+
+// TestTakeRacesWriters runs a Take against concurrent SaveDeltas of one
+// session: every SaveDelta that succeeded is in what the Take got, and
+// every one that came after it failed with ErrSessionGone.
+func TestTakeRacesWriters(t *testing.T) {
+	backends(t, func(t *testing.T, c redis.UniversalClient) {
+		ctx := t.Context()
+		s := newTestStore(t, c)
+		exp := hour()
+		const rounds, writers = 10, 8
+		for i := range rounds {
+			k := fmt.Sprintf("race-%d", i)
+			if err := s.SaveDelta(ctx, k, &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}); err != nil {
+				t.Fatal(err)
+			}
+			errs := make([]error, writers)
+			var taken []byte
+			var found bool
+			var takeErr error
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for w := range writers {
+				wg.Go(func() {
+					<-start
+					errs[w] = s.SaveDelta(ctx, k, &core.Delta{Expiry: exp, Set: storetest.Entries(fmt.Sprint(w), "x")})
+				})
+			}
+			wg.Go(func() {
+				<-start
+				taken, found, takeErr = s.Take(ctx, k)
+			})
+			close(start)
+			wg.Wait()
+			if takeErr != nil || !found {
+				t.Fatalf("round %d: Take = %v, %v; want the record", i, found, takeErr)
+			}
+			got := storetest.Values(t, taken)
+			for w, err := range errs {
+				_, in := got[fmt.Sprint(w)]
+				switch {
+				case err == nil && !in:
+					t.Errorf("round %d: writer %d succeeded but the Take missed its entry", i, w)
+				case err != nil && !errors.Is(err, core.ErrSessionGone):
+					t.Errorf("round %d: writer %d: %v, want nil or ErrSessionGone", i, w, err)
+				case err != nil && in:
+					t.Errorf("round %d: writer %d failed (%v) but the Take got its entry", i, w, err)
+				}
+			}
+			if n, _ := c.Exists(ctx, s.prefix+k).Result(); n != 0 {
+				t.Errorf("round %d: the key survived the Take", i)
+			}
+		}
+	})
+}
