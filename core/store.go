@@ -18,10 +18,10 @@ import (
 // three methods core merges concurrent changes best-effort (load, merge,
 // save), and Renew takes the old record best-effort too (load, then
 // delete): two concurrent Renews of one session may then both succeed and
-// leave two live sessions. Backends that can do better implement the optional capabilities
-// below ([DeltaStore], [TakeStore], [TouchStore], [TTLStore], [IterStore],
-// [CountStore], [ClearStore], [CleanupStore] and [io.Closer]); core
-// discovers them by type assertion.
+// leave two live sessions. Backends that can do better implement the
+// optional capabilities below ([DeltaStore], [TakeStore], [TouchStore],
+// [TTLStore], [IterStore], [CountStore], [ClearStore], [CleanupStore] and
+// [io.Closer]); core discovers them by type assertion.
 //
 // Implementations must be safe for concurrent use by multiple goroutines.
 type Store interface {

@@ -201,9 +201,10 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *core.Delta) error 
 // Take deletes the record under key if it is live and returns it. The
 // text protocol's delete takes no CAS token (gomemcache does not speak
 // the meta protocol, whose md does), so a delete after the read could
-// remove a record another writer put there meanwhile; instead Take reads the
-// item with gets and, when it holds a live record, cas-es it to an empty
-// value with an expiration of -1, which memcached stores already expired.
+// remove a record another writer put there meanwhile; instead Take reads
+// the item with gets and, when it holds a live record, cas-es it to an
+// empty value with an expiration of -1, which memcached stores already
+// expired.
 // memcached applies a cas under the item's lock, so of concurrent Takes
 // exactly one succeeds: the others find the item changed (EXISTS: a
 // writer replaced it, so they read again and take what it holds now) or

@@ -18,8 +18,9 @@ import (
 
 // Store is a [core.Store] that keeps each session as a Redis hash. It
 // implements every optional capability of core: [core.DeltaStore],
-// [core.TakeStore], [core.TouchStore], [core.TTLStore], [core.IterStore], [core.CountStore],
-// [core.ClearStore], [core.CleanupStore] and [io.Closer].
+// [core.TakeStore], [core.TouchStore], [core.TTLStore], [core.IterStore],
+// [core.CountStore], [core.ClearStore], [core.CleanupStore] and
+// [io.Closer].
 //
 // A Store is safe for concurrent use by multiple goroutines.
 type Store struct {
