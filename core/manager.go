@@ -318,12 +318,14 @@ func (m *Manager) Commit(ctx context.Context, s *Session) (CommitResult, error) 
 	return m.touch(ctx, s, now, late, res)
 }
 
-// renew moves s to a new ID: it takes the old record (delete if live,
-// atomically where the store has [TakeStore]) and only then inserts the
-// new one, so that a session deleted meanwhile (logout elsewhere, another
-// Renew, expiry) is not brought back under a new ID, and two concurrent
-// Renews cannot fork one session into two. Either way out of the two
-// steps leaves at most one live record.
+// renew moves s to a new ID: it takes the old record (delete if live)
+// and only then inserts the new one. Where the store has [TakeStore] the
+// take is atomic, so that a session deleted meanwhile (logout elsewhere,
+// another Renew, expiry) is not brought back under a new ID and two
+// concurrent Renews cannot fork one session into two; a store with only
+// the three [Store] methods gets the best effort of [Take] (load, then
+// delete), where both of two concurrent Renews may succeed. Either way
+// out of the two steps leaves at most one live record.
 func (m *Manager) renew(ctx context.Context, s *Session, now time.Time, res CommitResult) (CommitResult, error) {
 	oldKey := s.key
 	_, found, err := Take(ctx, m.store, oldKey, now)

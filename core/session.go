@@ -191,7 +191,12 @@ func (s *Session) Clear() {
 // Renew gives the session a new ID and keeps its data and its absolute
 // lifetime; the record under the old ID is deleted. Call it when the
 // user's privileges change (login, logout, sudo) to defeat session
-// fixation. It takes effect when the session is committed.
+// fixation. It takes effect when the session is committed. With a store
+// that implements [TakeStore] (the stores of this project all do) the old
+// record is taken atomically, so of two concurrent Renews of one session
+// only one succeeds; a store with only the three [Store] methods gets the
+// best effort (load, then delete), where both may succeed and fork the
+// session in two.
 func (s *Session) Renew() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -16,10 +16,12 @@ import (
 //
 // Store is the minimum a third-party backend implements. With only these
 // three methods core merges concurrent changes best-effort (load, merge,
-// save). Backends that can do better implement the optional capabilities
-// below ([DeltaStore], [TakeStore], [TouchStore], [TTLStore], [IterStore],
-// [CountStore], [ClearStore], [CleanupStore] and [io.Closer]); core
-// discovers them by type assertion.
+// save), and Renew takes the old record best-effort too (load, then
+// delete): two concurrent Renews of one session may then both succeed and
+// leave two live sessions. Backends that can do better implement the
+// optional capabilities below ([DeltaStore], [TakeStore], [TouchStore],
+// [TTLStore], [IterStore], [CountStore], [ClearStore], [CleanupStore] and
+// [io.Closer]); core discovers them by type assertion.
 //
 // Implementations must be safe for concurrent use by multiple goroutines.
 type Store interface {
@@ -58,7 +60,8 @@ type DeltaStore interface {
 // only if it is live and getting it back, as one atomic step. Renew takes
 // the old record before it inserts the new one, so that of two concurrent
 // Renews (or a Renew racing a Destroy) only one can take it and no session
-// is ever forked or resurrected under a new ID.
+// is ever forked or resurrected under a new ID. A store without it gets
+// the best-effort fallback of [Take], which promises neither.
 type TakeStore interface {
 	Store
 	// Take deletes the record under key if it is live (its header's
@@ -194,8 +197,11 @@ func SaveDelta(ctx context.Context, s Store, key string, d *Delta, now time.Time
 // Take deletes the live record under key and returns it. It uses the
 // store's atomic [TakeStore] capability when present; otherwise (or when
 // the store reports [ErrNotSupported]) it falls back to a best-effort
-// load, then delete: two concurrent callers may then both get the record.
-// now decides liveness in the fallback.
+// load, then delete: two concurrent callers may then both get the record,
+// so with a store that has only the three [Store] methods two concurrent
+// Renews of one session may both succeed, forking it into two live
+// sessions, and a Renew racing a Destroy may bring the session back under
+// the new ID. now decides liveness in the fallback.
 func Take(ctx context.Context, s Store, key string, now time.Time) ([]byte, bool, error) {
 	if ts, ok := s.(TakeStore); ok {
 		data, found, err := ts.Take(ctx, key)

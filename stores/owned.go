@@ -31,6 +31,7 @@ type ownedStore struct {
 
 var (
 	_ core.DeltaStore   = (*ownedStore)(nil)
+	_ core.TakeStore    = (*ownedStore)(nil)
 	_ core.TouchStore   = (*ownedStore)(nil)
 	_ core.TTLStore     = (*ownedStore)(nil)
 	_ core.IterStore    = (*ownedStore)(nil)
@@ -88,6 +89,16 @@ func (s *ownedStore) SaveDelta(ctx context.Context, key string, d *core.Delta) e
 		return ds.SaveDelta(ctx, key, d)
 	}
 	return s.unsupported(ctx, "save delta")
+}
+
+func (s *ownedStore) Take(ctx context.Context, key string) ([]byte, bool, error) {
+	if ts, ok := s.inner.(core.TakeStore); ok {
+		if err := s.check(ctx, "take"); err != nil {
+			return nil, false, err
+		}
+		return ts.Take(ctx, key)
+	}
+	return nil, false, s.unsupported(ctx, "take")
 }
 
 func (s *ownedStore) Touch(ctx context.Context, key string, expiry time.Time) error {

@@ -73,6 +73,7 @@ func TestOwnedStoreUnsupported(t *testing.T) {
 		"SaveDelta": func(ctx context.Context) error {
 			return s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: storetest.Header(false, time.Now().Add(time.Minute))})
 		},
+		"Take":    func(ctx context.Context) error { _, _, err := s.Take(ctx, "k"); return err },
 		"Touch":   func(ctx context.Context) error { return s.Touch(ctx, "k", time.Now().Add(time.Minute)) },
 		"TTL":     func(ctx context.Context) error { _, _, err := s.TTL(ctx, "k"); return err },
 		"Iterate": func(ctx context.Context) error { return s.Iterate(ctx, func(string, []byte) bool { return true }) },
@@ -98,6 +99,12 @@ func TestOwnedStoreUnsupported(t *testing.T) {
 	}
 	if ttl, found, err := core.StoreTTL(ctx, s, "k", time.Now()); err != nil || !found || ttl <= 0 {
 		t.Errorf("StoreTTL = %v, %v, %v; want the record's TTL", ttl, found, err)
+	}
+	if _, found, err := core.Take(ctx, s, "k", time.Now()); err != nil || !found {
+		t.Errorf("core.Take = %v, %v; want the record", found, err)
+	}
+	if _, found, _ := s.Load(ctx, "k"); found {
+		t.Error("core.Take left the record")
 	}
 	for i := 0; i < 2; i++ {
 		if err := s.Close(); err != nil {

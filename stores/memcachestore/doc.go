@@ -41,8 +41,13 @@
 // SaveDelta and Touch read the item with gets and write it back with cas
 // (add when there was no item), starting over after a short random backoff
 // when another writer got in between, at most [WithMaxCASRetries] times;
-// then they fail with [ErrContention]. Load and TTL take one round trip,
-// SaveDelta and Touch two when uncontended.
+// then they fail with [ErrContention]. Take (Renew's delete-if-live that
+// returns the old record) reads with gets and cas-es the item to an empty
+// value that memcached stores already expired (exptime -1), because the
+// text protocol's delete takes no CAS token: of concurrent Takes exactly
+// one wins, and what it leaves is a miss to every later command, so a
+// SaveDelta without Create cannot bring the session back. Load and TTL
+// take one round trip, SaveDelta, Touch and Take two when uncontended.
 //
 // # What memcached cannot do
 //

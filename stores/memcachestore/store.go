@@ -26,9 +26,10 @@ var ErrContention = errors.New("memcachestore: CAS retries exhausted: too many c
 const maxRelative = 30 * 24 * 60 * 60
 
 // Store is a [core.Store] backed by memcached through a gomemcache client.
-// It implements [core.DeltaStore] and [core.TouchStore] with gets and CAS,
-// [core.TTLStore] from the record header, and [io.Closer]; the iteration
-// capabilities report [core.ErrNotSupported] (see the package doc).
+// It implements [core.DeltaStore], [core.TakeStore] and [core.TouchStore]
+// with gets and CAS, [core.TTLStore] from the record header, and
+// [io.Closer]; the iteration capabilities report [core.ErrNotSupported]
+// (see the package doc).
 //
 // A Store is safe for concurrent use by multiple goroutines.
 type Store struct {
@@ -41,6 +42,7 @@ type Store struct {
 
 var (
 	_ core.DeltaStore   = (*Store)(nil)
+	_ core.TakeStore    = (*Store)(nil)
 	_ core.TouchStore   = (*Store)(nil)
 	_ core.TTLStore     = (*Store)(nil)
 	_ core.IterStore    = (*Store)(nil)
@@ -192,6 +194,64 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *core.Delta) error 
 		}
 		if attempt >= s.maxRetries {
 			return fmt.Errorf("memcachestore: %s: %d attempts: %w", op, attempt+1, ErrContention)
+		}
+	}
+}
+
+// Take deletes the record under key if it is live and returns it. The
+// text protocol's delete takes no CAS token (gomemcache does not speak
+// the meta protocol, whose md does), so a delete after the read could
+// remove a record another writer put there meanwhile; instead Take reads
+// the item with gets and, when it holds a live record, cas-es it to an
+// empty value with an expiration of -1, which memcached stores already
+// expired.
+// memcached applies a cas under the item's lock, so of concurrent Takes
+// exactly one succeeds: the others find the item changed (EXISTS: a
+// writer replaced it, so they read again and take what it holds now) or
+// gone (NOT_FOUND: it was taken, deleted or expired, so they report
+// found == false). What the winner leaves is no item at all to every
+// later command: get misses, so Load, TTL and Touch find nothing, a
+// SaveDelta without Create fails with [core.ErrSessionGone] (no
+// resurrection) and one with Create adds a new record. Even if a server
+// ever returned it, the empty value is no live record and counts as
+// absent. A missing, expired or corrupt record is found == false and is
+// left for memcached to drop. One round trip (gets) for a missing record,
+// two (gets, cas) to take one when uncontended; CAS conflicts are retried
+// as SaveDelta's are and end with [ErrContention].
+func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
+	const op = "take"
+	if err := s.ready(ctx, op); err != nil {
+		return nil, false, err
+	}
+	ik := s.itemKey(key)
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if err := s.backoff(ctx, op, attempt); err != nil {
+				return nil, false, err
+			}
+		}
+		it, err := s.get(op, ik)
+		if err != nil {
+			return nil, false, err
+		}
+		if it == nil || !core.RecordLive(it.Value, time.Now()) {
+			return nil, false, nil
+		}
+		if err := s.ready(ctx, op); err != nil {
+			return nil, false, err
+		}
+		data := it.Value
+		it.Value, it.Expiration = nil, -1
+		err = s.retryStale(func() error { return s.client.CompareAndSwap(it) })
+		switch {
+		case err == nil:
+			return data, true, nil
+		case errors.Is(err, memcache.ErrCacheMiss):
+			return nil, false, nil
+		case !lostRace(err):
+			return nil, false, fmt.Errorf("memcachestore: %s: cas: %w", op, err)
+		case attempt >= s.maxRetries:
+			return nil, false, fmt.Errorf("memcachestore: %s: %d attempts: %w", op, attempt+1, ErrContention)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -460,8 +461,10 @@ func TestClosedAndDoneContext(t *testing.T) {
 		_, _, lerr := s.Load(ctx, "k")
 		_, _, terr := s.TTL(ctx, "k")
 		_, cerr := s.Cleanup(ctx)
+		_, _, kerr := s.Take(ctx, "k")
 		return map[string]error{
 			"Load":      lerr,
+			"Take":      kerr,
 			"Save":      s.Save(ctx, "k", record(exp), exp),
 			"Delete":    s.Delete(ctx, "k"),
 			"SaveDelta": s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp}),
@@ -509,6 +512,9 @@ func TestUnreachable(t *testing.T) {
 	if _, found, err := s.TTL(ctx, "k"); err == nil || found {
 		t.Errorf("TTL = found %v, err %v; want an error", found, err)
 	}
+	if _, found, err := s.Take(ctx, "k"); err == nil || found {
+		t.Errorf("Take = found %v, err %v; want an error", found, err)
+	}
 	for name, err := range map[string]error{
 		"Save":      s.Save(ctx, "k", record(exp), exp),
 		"Delete":    s.Delete(ctx, "k"),
@@ -517,6 +523,227 @@ func TestUnreachable(t *testing.T) {
 	} {
 		if err == nil || errors.Is(err, core.ErrSessionGone) {
 			t.Errorf("%s = %v, want a connection error", name, err)
+		}
+	}
+}
+
+// TestTakeLeavesNothing checks what a Take leaves behind: to every later
+// command the item is gone (the raw client, the server's own view, Load,
+// TTL, Touch, Take), a SaveDelta without Create cannot bring the session
+// back, and one with Create starts a new one.
+func TestTakeLeavesNothing(t *testing.T) {
+	t.Parallel()
+	s, c := newTestStore(t)
+	ctx := t.Context()
+	exp := time.Now().Add(time.Minute)
+	r := record(exp, "a", "1")
+	if err := s.Save(ctx, "k", r, exp); err != nil {
+		t.Fatal(err)
+	}
+	data, found, err := s.Take(ctx, "k")
+	if err != nil || !found || string(data) != string(r) {
+		t.Fatalf("Take = %q, %v, %v; want the record", data, found, err)
+	}
+	wantGone := func(when string) {
+		t.Helper()
+		ik := s.itemKey("k")
+		if it, err := c.Get(ik); !errors.Is(err, memcache.ErrCacheMiss) {
+			t.Errorf("%s: raw Get = %v, %v; want a miss", when, it, err)
+		}
+		if _, found := serverTTL(t, memcacheAddr(t), ik); found {
+			t.Errorf("%s: the server still serves the item", when)
+		}
+		if _, found, err := s.Load(ctx, "k"); found || err != nil {
+			t.Errorf("%s: Load = %v, %v; want not found", when, found, err)
+		}
+		if _, found, err := s.TTL(ctx, "k"); found || err != nil {
+			t.Errorf("%s: TTL = %v, %v; want not found", when, found, err)
+		}
+	}
+	wantGone("after Take")
+	if _, found, err := s.Take(ctx, "k"); found || err != nil {
+		t.Errorf("second Take = %v, %v; want not found", found, err)
+	}
+	if err := s.Touch(ctx, "k", exp); err != nil {
+		t.Errorf("Touch: %v", err)
+	}
+	wantGone("after Touch")
+	err = s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: []core.Entry{entry("b", "2")}})
+	if !errors.Is(err, core.ErrSessionGone) {
+		t.Errorf("SaveDelta without Create after Take: %v, want ErrSessionGone", err)
+	}
+	wantGone("after SaveDelta")
+	hdr := core.NewRecordHeader(false, time.Now(), exp)
+	if err := s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: hdr, Expiry: exp, Set: []core.Entry{entry("c", "3")}}); err != nil {
+		t.Fatalf("SaveDelta with Create after Take: %v", err)
+	}
+	data, found, err = s.Load(ctx, "k")
+	if err != nil || !found {
+		t.Fatalf("Load of the new session: %v, %v", found, err)
+	}
+	if got := entries(t, data); len(got) != 1 || got["c"] != "3" {
+		t.Errorf("new session entries = %v, want c=3 only", got)
+	}
+}
+
+// TestTakeNotLive checks that Take reports an expired or corrupt item
+// that memcached still holds as not found, without an error.
+func TestTakeNotLive(t *testing.T) {
+	t.Parallel()
+	s, c := newTestStore(t)
+	ctx := t.Context()
+	items := map[string][]byte{
+		"expired": record(time.Now().Add(-time.Second), "a", "1"),
+		"corrupt": []byte("not a record"),
+		"empty":   {},
+	}
+	for k, v := range items {
+		if err := c.Set(&memcache.Item{Key: s.itemKey(k), Value: v, Expiration: 60}); err != nil {
+			t.Fatal(err)
+		}
+		if data, found, err := s.Take(ctx, k); found || err != nil {
+			t.Errorf("%s: Take = %d bytes, %v, %v; want not found", k, len(data), found, err)
+		}
+	}
+}
+
+// TestTakeRoundTrips counts the commands a private memcached serves: a
+// Take is two (gets, cas) for a live record and one (gets) for a missing
+// one.
+func TestTakeRoundTrips(t *testing.T) {
+	t.Parallel()
+	m := startMemcached(t, 0)
+	s, err := New(newClient(t, m.addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	exp := time.Now().Add(time.Minute)
+	if err := s.Save(ctx, "k", record(exp, "a", "1"), exp); err != nil {
+		t.Fatal(err)
+	}
+	count := func(name string, want int64, fn func() error) {
+		t.Helper()
+		before := serverStats(t, m.addr)
+		if err := fn(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		after := serverStats(t, m.addr)
+		var n int64
+		for _, c := range []string{"cmd_get", "cmd_set", "cmd_touch", "delete_hits", "delete_misses"} {
+			n += after[c] - before[c]
+		}
+		if n != want {
+			t.Errorf("%s: %d round trips, want %d", name, n, want)
+		}
+	}
+	count("Take", 2, func() error {
+		if _, found, err := s.Take(ctx, "k"); err != nil || !found {
+			return fmt.Errorf("found=%v, err=%v; want the record", found, err)
+		}
+		return nil
+	})
+	count("Take missing", 1, func() error {
+		if _, found, err := s.Take(ctx, "k"); err != nil || found {
+			return fmt.Errorf("found=%v, err=%v; want not found", found, err)
+		}
+		return nil
+	})
+}
+
+// TestConcurrentTake has 8 goroutines Take one record, over and over:
+// exactly one gets it, and the others, whose cas finds the item changed
+// or gone, report not found rather than an error.
+func TestConcurrentTake(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestStore(t, WithMaxCASRetries(0))
+	ctx := t.Context()
+	exp := time.Now().Add(time.Minute)
+	const rounds, takers = 30, 8
+	for i := range rounds {
+		k := fmt.Sprintf("take-%d", i)
+		r := record(exp, "a", fmt.Sprint(i))
+		if err := s.Save(ctx, k, r, exp); err != nil {
+			t.Fatal(err)
+		}
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range takers {
+			wg.Go(func() {
+				<-start
+				data, found, err := s.Take(ctx, k)
+				if err != nil {
+					t.Errorf("Take(%q): %v", k, err)
+					return
+				}
+				if found {
+					wins.Add(1)
+					if string(data) != string(r) {
+						t.Errorf("Take(%q) returned %q, want %q", k, data, r)
+					}
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if n := wins.Load(); n != 1 {
+			t.Fatalf("round %d: %d of %d concurrent Takes found the record, want 1", i, n, takers)
+		}
+	}
+}
+
+// TestTakeRacesWriters runs a Take against concurrent SaveDeltas of one
+// session: every SaveDelta that succeeded is in what the Take got, and
+// every one that came after it failed with ErrSessionGone, so nothing
+// is lost silently and nothing is written back.
+func TestTakeRacesWriters(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestStore(t, WithMaxCASRetries(1000))
+	ctx := t.Context()
+	exp := time.Now().Add(time.Minute)
+	hdr := core.NewRecordHeader(false, time.Now(), exp)
+	const rounds, writers = 10, 8
+	for i := range rounds {
+		k := fmt.Sprintf("race-%d", i)
+		if err := s.SaveDelta(ctx, k, &core.Delta{Create: true, Header: hdr, Expiry: exp}); err != nil {
+			t.Fatal(err)
+		}
+		errs := make([]error, writers)
+		var taken []byte
+		var found bool
+		var takeErr error
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for w := range writers {
+			wg.Go(func() {
+				<-start
+				errs[w] = s.SaveDelta(ctx, k, &core.Delta{Expiry: exp, Set: []core.Entry{entry(fmt.Sprint(w), "x")}})
+			})
+		}
+		wg.Go(func() {
+			<-start
+			taken, found, takeErr = s.Take(ctx, k)
+		})
+		close(start)
+		wg.Wait()
+		if takeErr != nil || !found {
+			t.Fatalf("round %d: Take = %v, %v; want the record", i, found, takeErr)
+		}
+		got := entries(t, taken)
+		for w, err := range errs {
+			_, in := got[fmt.Sprint(w)]
+			switch {
+			case err == nil && !in:
+				t.Errorf("round %d: writer %d succeeded but the Take missed its entry", i, w)
+			case err != nil && !errors.Is(err, core.ErrSessionGone):
+				t.Errorf("round %d: writer %d: %v, want nil or ErrSessionGone", i, w, err)
+			case err != nil && in:
+				t.Errorf("round %d: writer %d failed (%v) but the Take got its entry", i, w, err)
+			}
+		}
+		if _, found, err := s.Load(ctx, k); found || err != nil {
+			t.Errorf("round %d: Load after the race = %v, %v; want not found", i, found, err)
 		}
 	}
 }

@@ -32,7 +32,11 @@
 // (insert-if-absent, no resurrection, clear, set, delete, header replace
 // or keep, an expiry that never shrinks when the header is kept); the
 // script is sent in full (EVAL) only the first time a server has not seen
-// it. [Store.Touch], [Store.Save] and [Store.TTL] are one round trip each.
+// it. [Store.Take] (Renew's delete-if-live that returns the old record)
+// is one EVALSHA of a script on the old key alone, so it works on a
+// cluster, where the old and new keys live in unrelated slots: of
+// concurrent Takes of one session exactly one gets it. [Store.Touch],
+// [Store.Save] and [Store.TTL] are one round trip each.
 // [Store.Iterate], [Store.Count] and [Store.Clear] walk the prefix with
 // SCAN (never KEYS) on every master, pipelining their per-key commands.
 //

@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -11,8 +12,8 @@ import (
 )
 
 // TestRoundTrips counts what goes on the wire: in steady state (the
-// scripts known to the server) Load, SaveDelta, Touch, TTL, Save and
-// Delete are one round trip each. Not parallel, so that TestNoScript's
+// scripts known to the server) Load, SaveDelta, Take, Touch, TTL, Save
+// and Delete are one round trip each. Not parallel, so that TestNoScript's
 // SCRIPT FLUSH cannot land in between.
 func TestRoundTrips(t *testing.T) {
 	clients := map[string]func(rt *roundTrips) redis.UniversalClient{
@@ -39,6 +40,9 @@ func TestRoundTrips(t *testing.T) {
 					if err := s.Delete(ctx, k); err != nil {
 						t.Fatal(err)
 					}
+					if _, _, err := s.Take(ctx, k); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 			ops := []struct {
@@ -51,6 +55,18 @@ func TestRoundTrips(t *testing.T) {
 				}},
 				{"SaveDelta create", func() error {
 					return s.SaveDelta(ctx, "k2", create)
+				}},
+				{"Take", func() error {
+					if _, found, err := s.Take(ctx, "k2"); err != nil || !found {
+						return fmt.Errorf("found=%v, err=%v; want the record", found, err)
+					}
+					return nil
+				}},
+				{"Take missing", func() error {
+					if _, found, err := s.Take(ctx, "k2"); err != nil || found {
+						return fmt.Errorf("found=%v, err=%v; want not found", found, err)
+					}
+					return nil
 				}},
 				{"Touch", func() error { return s.Touch(ctx, "k", exp.Add(time.Minute)) }},
 				{"TTL", func() error { _, _, err := s.TTL(ctx, "k"); return err }},

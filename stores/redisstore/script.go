@@ -183,3 +183,23 @@ redis.call('HSET', key, 'h', withexpiry(cur, exp))
 redis.call('PEXPIREAT', key, millis(exp))
 return 1
 `)
+
+// takeScript deletes the hash KEYS[1] and returns its fields as HGETALL
+// does when its header says it is live at ARGV[1] (now); otherwise it
+// returns false and deletes a hash whose header is missing, malformed or
+// past its expiry. The caller rebuilds the record from the fields at the
+// same now, so a hash the script judged live is never dropped on the way.
+// It touches KEYS[1] alone, as Redis Cluster requires: Renew's old and new
+// keys live in unrelated slots.
+var takeScript = redis.NewScript(luaHelpers + `
+local key, now = KEYS[1], ARGV[1]
+local fields = redis.call('HGETALL', key)
+if #fields == 0 then return false end
+local cur
+for i = 1, #fields, 2 do
+  if fields[i] == 'h' then cur = fields[i + 1]; break end
+end
+redis.call('DEL', key)
+if not cur or #cur < 18 or not later(string.sub(cur, 3, 10), now) then return false end
+return fields
+`)

@@ -18,8 +18,9 @@ import (
 
 // Store is a [core.Store] that keeps each session as a Redis hash. It
 // implements every optional capability of core: [core.DeltaStore],
-// [core.TouchStore], [core.TTLStore], [core.IterStore], [core.CountStore],
-// [core.ClearStore], [core.CleanupStore] and [io.Closer].
+// [core.TakeStore], [core.TouchStore], [core.TTLStore], [core.IterStore],
+// [core.CountStore], [core.ClearStore], [core.CleanupStore] and
+// [io.Closer].
 //
 // A Store is safe for concurrent use by multiple goroutines.
 type Store struct {
@@ -31,6 +32,7 @@ type Store struct {
 
 var (
 	_ core.DeltaStore   = (*Store)(nil)
+	_ core.TakeStore    = (*Store)(nil)
 	_ core.TouchStore   = (*Store)(nil)
 	_ core.TTLStore     = (*Store)(nil)
 	_ core.IterStore    = (*Store)(nil)
@@ -283,6 +285,40 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("redisstore: delete: %w", err)
 	}
 	return nil
+}
+
+// Take deletes the record under key and returns it if it is live, in one
+// script call once the server knows the script: the script reads the
+// hash, judges it by the expiry in its header (as Load does; Redis has
+// already dropped a hash whose TTL ran out) and deletes it, so of
+// concurrent Takes exactly one gets the record. A hash that is not live
+// (expired, or without a well-formed header) is deleted too and reported
+// as found == false. The script touches only this key, so it runs
+// unchanged on Redis Cluster. The returned slice is new and the caller's
+// to keep.
+func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := s.check(ctx, "take"); err != nil {
+		return nil, false, err
+	}
+	now := time.Now()
+	flat, err := takeScript.Run(ctx, s.client, []string{s.prefix + key}, timeBytes(now)).StringSlice()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("redisstore: take: %w", err)
+	}
+	if len(flat)%2 != 0 {
+		return nil, false, fmt.Errorf("redisstore: take: unexpected script reply of %d values", len(flat))
+	}
+	fields := make(map[string]string, len(flat)/2)
+	for i := 0; i < len(flat); i += 2 {
+		fields[flat[i]] = flat[i+1]
+	}
+	// The script judged the header at now; so does buildRecord, so a
+	// record the script deleted as live is returned.
+	data, ok := buildRecord(fields, now)
+	return data, ok, nil
 }
 
 // Touch moves the deadline of the live record under key to expiry, in its

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -476,7 +478,19 @@ func TestNoScript(t *testing.T) {
 		}
 	}
 	wantRecord(t, s, "k", storetest.Record(exp, "i", "1"))
+	if err := c.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	data, found, err := s.Take(ctx, "k")
+	if err != nil || !found {
+		t.Fatalf("Take after SCRIPT FLUSH: found=%v, err=%v", found, err)
+	}
+	if err := storetest.SameRecord(data, storetest.Record(exp, "i", "1")); err != nil {
+		t.Errorf("Take after SCRIPT FLUSH returned %v", err)
+	}
 }
+
+func take(_ []byte, _ bool, err error) error { return err }
 
 func TestDoneContextSendsNothing(t *testing.T) {
 	t.Parallel()
@@ -489,6 +503,7 @@ func TestDoneContextSendsNothing(t *testing.T) {
 		s.Save(ctx, "k", storetest.Record(exp), exp),
 		s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp}),
 		s.Touch(ctx, "k", exp),
+		take(s.Take(ctx, "k")),
 		s.Delete(ctx, "k"),
 		s.Clear(ctx),
 		s.Iterate(ctx, func(string, []byte) bool { return true }),
@@ -525,6 +540,142 @@ func TestExpiryRounding(t *testing.T) {
 			}
 			if got.Milliseconds() != want {
 				t.Errorf("expiry %d ns: PEXPIRETIME %d ms, want %d", exp.UnixNano(), got.Milliseconds(), want)
+			}
+		}
+	})
+}
+
+// TestConcurrentTake has 8 goroutines Take one record, over and over: on
+// the single server and on the cluster exactly one gets it, and a later
+// SaveDelta for it does not bring it back.
+func TestConcurrentTake(t *testing.T) {
+	backends(t, func(t *testing.T, c redis.UniversalClient) {
+		ctx := t.Context()
+		s := newTestStore(t, c)
+		exp := hour()
+		const rounds, takers = 30, 8
+		for i := range rounds {
+			k := fmt.Sprintf("take-%d", i)
+			r := storetest.Record(exp, "a", fmt.Sprint(i))
+			if err := s.Save(ctx, k, r, exp); err != nil {
+				t.Fatal(err)
+			}
+			var wins atomic.Int32
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for range takers {
+				wg.Go(func() {
+					<-start
+					data, found, err := s.Take(ctx, k)
+					if err != nil {
+						t.Errorf("Take(%q): %v", k, err)
+						return
+					}
+					if found {
+						wins.Add(1)
+						if err := storetest.SameRecord(data, r); err != nil {
+							t.Errorf("Take(%q) returned %v", k, err)
+						}
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			if n := wins.Load(); n != 1 {
+				t.Fatalf("round %d: %d of %d concurrent Takes found the record, want 1", i, n, takers)
+			}
+			err := s.SaveDelta(ctx, k, &core.Delta{Expiry: exp, Set: storetest.Entries("b", "2")})
+			if !errors.Is(err, core.ErrSessionGone) {
+				t.Fatalf("SaveDelta after Take: %v, want ErrSessionGone", err)
+			}
+			if n, _ := c.Exists(ctx, s.prefix+k).Result(); n != 0 {
+				t.Fatalf("round %d: the key survived the Take", i)
+			}
+		}
+	})
+}
+
+// TestTakeNotLive plants hashes that are not live records (a header past
+// its expiry with the server TTL not yet run out, a short header, no
+// header): Take reports them not found, without an error, and deletes
+// them.
+func TestTakeNotLive(t *testing.T) {
+	backends(t, func(t *testing.T, c redis.UniversalClient) {
+		ctx := t.Context()
+		s := newTestStore(t, c)
+		hashes := map[string][]any{
+			"expired":   {fieldHeader, string(storetest.Header(false, time.Now().Add(-time.Second))), fieldSize, "18"},
+			"short":     {fieldHeader, "short", entryPrefix + "a", string(entry("1"))},
+			"no header": {entryPrefix + "a", string(entry("1"))},
+		}
+		for name, fv := range hashes {
+			k := s.prefix + name
+			if err := c.HSet(ctx, k, fv...).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Expire(ctx, k, time.Hour).Err(); err != nil {
+				t.Fatal(err)
+			}
+			data, found, err := s.Take(ctx, name)
+			if err != nil || found {
+				t.Errorf("%s: Take: found=%v (%d bytes), err=%v; want not found", name, found, len(data), err)
+			}
+			if n, _ := c.Exists(ctx, k).Result(); n != 0 {
+				t.Errorf("%s: Take left the hash", name)
+			}
+		}
+	})
+}
+
+// TestTakeRacesWriters runs a Take against concurrent SaveDeltas of one
+// session: every SaveDelta that succeeded is in what the Take got, and
+// every one that came after it failed with ErrSessionGone.
+func TestTakeRacesWriters(t *testing.T) {
+	backends(t, func(t *testing.T, c redis.UniversalClient) {
+		ctx := t.Context()
+		s := newTestStore(t, c)
+		exp := hour()
+		const rounds, writers = 10, 8
+		for i := range rounds {
+			k := fmt.Sprintf("race-%d", i)
+			if err := s.SaveDelta(ctx, k, &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}); err != nil {
+				t.Fatal(err)
+			}
+			errs := make([]error, writers)
+			var taken []byte
+			var found bool
+			var takeErr error
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for w := range writers {
+				wg.Go(func() {
+					<-start
+					errs[w] = s.SaveDelta(ctx, k, &core.Delta{Expiry: exp, Set: storetest.Entries(fmt.Sprint(w), "x")})
+				})
+			}
+			wg.Go(func() {
+				<-start
+				taken, found, takeErr = s.Take(ctx, k)
+			})
+			close(start)
+			wg.Wait()
+			if takeErr != nil || !found {
+				t.Fatalf("round %d: Take = %v, %v; want the record", i, found, takeErr)
+			}
+			got := storetest.Values(t, taken)
+			for w, err := range errs {
+				_, in := got[fmt.Sprint(w)]
+				switch {
+				case err == nil && !in:
+					t.Errorf("round %d: writer %d succeeded but the Take missed its entry", i, w)
+				case err != nil && !errors.Is(err, core.ErrSessionGone):
+					t.Errorf("round %d: writer %d: %v, want nil or ErrSessionGone", i, w, err)
+				case err != nil && in:
+					t.Errorf("round %d: writer %d failed (%v) but the Take got its entry", i, w, err)
+				}
+			}
+			if n, _ := c.Exists(ctx, s.prefix+k).Result(); n != 0 {
+				t.Errorf("round %d: the key survived the Take", i)
 			}
 		}
 	})
