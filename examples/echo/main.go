@@ -14,10 +14,8 @@ package main
 import (
 	"context"
 	"errors"
-	"log"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -31,7 +29,7 @@ func main() { demo.Main(framework, serveApp) }
 
 // serveApp is the app on this framework; the tests run it too.
 func serveApp(ctx context.Context, ln net.Listener, a *demo.App) error {
-	return serve(ctx, ln, routes(a))
+	return demo.ServeHTTP(ctx, ln, routes(a))
 }
 
 func routes(a *demo.App) http.Handler {
@@ -82,20 +80,4 @@ func respond(c echo.Context, res demo.Result) error {
 		return c.Redirect(http.StatusSeeOther, res.Redirect)
 	}
 	return c.HTMLBlob(res.Status, res.Body)
-}
-
-// serve runs the app on ln until ctx is done, then shuts it down gracefully.
-func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadTimeout: 5 * time.Second, IdleTimeout: time.Minute}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Print("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
 }

@@ -13,10 +13,8 @@ package main
 
 import (
 	"context"
-	"log"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
@@ -29,7 +27,7 @@ func main() { demo.Main(framework, serveApp) }
 
 // serveApp is the app on this framework; the tests run it too.
 func serveApp(ctx context.Context, ln net.Listener, a *demo.App) error {
-	return serve(ctx, ln, routes(a))
+	return demo.ServeHTTP(ctx, ln, routes(a))
 }
 
 func routes(a *demo.App) http.Handler {
@@ -76,20 +74,4 @@ func respond(c *gin.Context, res demo.Result) {
 		return
 	}
 	c.Data(res.Status, "text/html; charset=utf-8", res.Body)
-}
-
-// serve runs the app on ln until ctx is done, then shuts it down gracefully.
-func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadTimeout: 5 * time.Second, IdleTimeout: time.Minute}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Print("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
 }

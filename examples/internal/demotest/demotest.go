@@ -53,7 +53,7 @@ type harness struct {
 type app struct {
 	url   string // http://127.0.0.1:port
 	store core.Store
-	log   *syncBuffer
+	log   *SyncBuffer
 }
 
 // start serves an app with cfg (a memory store and a log buffer unless cfg
@@ -65,7 +65,7 @@ func (h harness) start(t *testing.T, cfg demo.Config) *app {
 		t.Cleanup(func() { ms.Close() })
 		cfg.Store = ms
 	}
-	buf := new(syncBuffer)
+	buf := new(SyncBuffer)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(buf, nil))
 	}
@@ -223,20 +223,22 @@ func setCookieLine(res response, name string) string {
 	return ""
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines and the
-// test's reads.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for concurrent writers and readers:
+// what a test reads a server's log or a process's output with.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p to the buffer.
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+// String returns what was written so far.
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
