@@ -26,6 +26,10 @@ import (
 // modifies a slice it has handed out (Save copies once, Touch and SaveDelta
 // build a new slice), so callers must not modify it either.
 //
+// Bounded by [WithMemoryMaxEntries], the store evicts the sessions closest
+// to their expiry first, logged-in or not: a flood of anonymous sessions
+// evicts idle logged-in users; see there.
+//
 // A background goroutine started by [NewMemoryStore] removes expired
 // records (see [WithMemoryCleanupInterval]); [MemoryStore.Close] stops it.
 //
@@ -82,6 +86,24 @@ func WithMemoryCleanupInterval(d time.Duration) MemoryOption {
 // so that the cost of finding them is shared by many saves. Evicting a
 // record logs its user out. Zero means no bound; n must not be negative.
 // Default: no bound.
+//
+// Which sessions go first: the store orders by the expiry the manager
+// saved, nothing else; it does not read the records, so it cannot tell a
+// logged-in user's session from an anonymous one. With one idle timeout
+// for all, a session's expiry is its last save or touch plus that timeout
+// (capped by its lifetime), so eviction is close to least recently
+// written first: idle sessions go before busy ones, sessions near the end
+// of their lifetime early, remember-me sessions (a much later expiry)
+// last. The record just saved has the latest expiry and stays.
+//
+// So a flood of new sessions pushes out logged-in users: after n anonymous
+// requests that each create a session, only the sessions whose expiry is
+// later than the flood's remain (remember-me ones, and those written
+// during the flood); every other user is logged out, the idle ones first,
+// while the flood's own sessions stay. Each eviction round also scans and
+// sorts every record. An app facing the internet should create no session
+// for anonymous visitors (keep what they need, such as a CSRF token, in a
+// cookie), or size n for the flood it must survive.
 func WithMemoryMaxEntries(n int) MemoryOption {
 	if n < 0 {
 		panic(fmt.Sprintf("core: WithMemoryMaxEntries(%d): negative bound", n))

@@ -79,28 +79,3 @@ func goBlocks(md string) []block {
 	}
 	return blocks
 }
-
-// TestAppsShareTheirCommonPart checks that the three demo apps differ only
-// in their framework section, so that a diff of two main.go files shows
-// exactly what changes between frameworks.
-func TestAppsShareTheirCommonPart(t *testing.T) {
-	const marker = "// ---- The same in every framework"
-	var first, firstName string
-	for _, app := range []string{"gin", "echo", "fiber"} {
-		b, err := os.ReadFile(filepath.Join(app, "main.go"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, common, ok := strings.Cut(string(b), marker)
-		if !ok {
-			t.Fatalf("%s/main.go has no %q line", app, marker)
-		}
-		if first == "" {
-			first, firstName = common, app
-			continue
-		}
-		if common != first {
-			t.Errorf("the part after %q differs between %s/main.go and %s/main.go", marker, firstName, app)
-		}
-	}
-}

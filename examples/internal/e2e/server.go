@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -9,10 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sessionkit/sessionkit/examples/internal/demotest"
 )
 
 // Flags the apps run with: a short remember-me timeout whose cookie expiry
@@ -54,7 +54,7 @@ type server struct {
 	store string // the store URL, the same across restarts
 
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *demotest.SyncBuffer
 	done chan struct{} // closed when the process has exited
 	err  error         // cmd.Wait's result, set before done closes
 }
@@ -84,7 +84,7 @@ func (s *server) url(path string) string { return "http://" + s.addr + path }
 // start runs the app and waits for its "listening on" log line.
 func (s *server) start(t *testing.T) {
 	t.Helper()
-	s.out = new(syncBuffer)
+	s.out = new(demotest.SyncBuffer)
 	s.cmd = exec.Command(s.bin,
 		"-addr", s.addr,
 		"-store", s.store,
@@ -153,23 +153,4 @@ func (s *server) kill() {
 		s.cmd.Process.Kill()
 		<-s.done
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the writer goroutines of exec.Cmd
-// and the test's reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
