@@ -430,10 +430,14 @@ func (c *CachedStore) endWrite(w cacheWrite, replace func(old *cacheEntry) *cach
 }
 
 // Save stores data under key in the backing store and keeps a copy of it
-// in the cache.
+// in the cache. Bytes that are not a record are refused with an error
+// matching [ErrCorrupt], whatever the backing store would do with them.
 func (c *CachedStore) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := c.begin(ctx, "save"); err != nil {
 		return err
+	}
+	if err := CheckRecord(data); err != nil {
+		return fmt.Errorf("core: cached store: save: %w", err)
 	}
 	w := c.beginWrite(key)
 	err := c.backing.Save(ctx, key, data, expiry)

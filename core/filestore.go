@@ -507,7 +507,8 @@ func (s *FileStore) Load(ctx context.Context, key string) ([]byte, bool, error) 
 
 // Save stores a copy of data under key until expiry, replacing any previous
 // record. A record larger than the store's limit is an error wrapping
-// [ErrTooLarge].
+// [ErrTooLarge]; bytes that are not a record are refused with an error
+// matching [ErrCorrupt].
 func (s *FileStore) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := s.begin(ctx, "save"); err != nil {
 		return err
@@ -515,6 +516,9 @@ func (s *FileStore) Save(ctx context.Context, key string, data []byte, expiry ti
 	defer s.end()
 	if len(data) > s.maxSize {
 		return s.tooLarge(len(data))
+	}
+	if err := CheckRecord(data); err != nil {
+		return fileErr("save", err)
 	}
 	if len(key) > fileMaxKey {
 		return fileErr("save", errors.New("key too long"))

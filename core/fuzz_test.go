@@ -172,9 +172,7 @@ func FuzzRecord(f *testing.F) {
 				}
 			}
 
-			if err := st.Save(context.Background(), key, d, now.Add(time.Hour)); err != nil {
-				t.Fatal(err)
-			}
+			plant(st, key, d, now.Add(time.Hour))
 			s, err := m.Load(context.Background(), id)
 			if err != nil {
 				t.Fatalf("Load over garbage: %v, want a new session", err)

@@ -58,6 +58,12 @@ func TestIDsDistinctAndWellFormed(t *testing.T) {
 	}
 }
 
+// plant stores data under key in st as it is, the way hostile bytes reach
+// a backend without going through Save, which refuses them.
+func plant(st *MemoryStore, key string, data []byte, expiry time.Time) {
+	st.put(key, memEntry{key: key, data: bytes.Clone(data), expiry: expiry.UnixNano()})
+}
+
 // allocBytes returns the bytes f allocates per call, averaged over runs.
 func allocBytes(runs int, f func()) uint64 {
 	f()
@@ -113,9 +119,7 @@ func TestHostileLengthPrefixes(t *testing.T) {
 				t.Errorf("%s: ApplyDelta allocates %d bytes per call", name, n)
 			}
 		}
-		if err := st.Save(context.Background(), storeKey(id), data, now.Add(time.Hour)); err != nil {
-			t.Fatal(err)
-		}
+		plant(st, storeKey(id), data, now.Add(time.Hour))
 		s, err := m.Load(context.Background(), id)
 		if err != nil || s.ID() != "" || len(s.Keys()) != 0 {
 			t.Fatalf("%s: Load = ID %q keys %q, %v; want a new session", name, s.ID(), s.Keys(), err)

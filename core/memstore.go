@@ -267,10 +267,14 @@ func (s *MemoryStore) loadKeyAt(ctx context.Context, hexKey []byte, now int64) (
 }
 
 // Save stores a copy of data under key until expiry. Saving a record whose
-// expiry has already passed deletes the key.
+// expiry has already passed deletes the key. Bytes that are not a record
+// are refused with an error matching [ErrCorrupt].
 func (s *MemoryStore) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := s.begin(ctx, "save"); err != nil {
 		return err
+	}
+	if err := CheckRecord(data); err != nil {
+		return fmt.Errorf("core: memory store: save: %w", err)
 	}
 	if err := s.tooLarge(len(data)); err != nil {
 		return err

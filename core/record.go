@@ -130,6 +130,18 @@ func checkHeader(data []byte) error {
 	return nil
 }
 
+// CheckRecord returns nil when data is a well-formed record (a header of a
+// known version followed by complete entries) and otherwise an error
+// matching [ErrCorrupt]. It allocates nothing. Every store's Save calls it
+// first: bytes that are not a record would be reported as not found by
+// Load, so a store refuses them instead of accepting and losing them.
+func CheckRecord(data []byte) error {
+	if err := checkHeader(data); err != nil {
+		return err
+	}
+	return walkEntries(data[RecordHeaderSize:], func(_, _ []byte) {})
+}
+
 // RecordExpiry returns the expiry kept in the header of data.
 func RecordExpiry(data []byte) (time.Time, error) {
 	if err := checkHeader(data); err != nil {

@@ -34,7 +34,10 @@ type Store interface {
 
 	// Save stores data under key until expiry, replacing any previous
 	// record. The store may round expiry up to its own precision for its
-	// native TTL, but core checks the exact deadline kept in data.
+	// native TTL, but core checks the exact deadline kept in data. Bytes
+	// that are not a record ([CheckRecord] fails) must be refused with an
+	// error matching [ErrCorrupt], never accepted and then reported as not
+	// found by Load.
 	Save(ctx context.Context, key string, data []byte, expiry time.Time) error
 
 	// Delete removes the record stored under key. Deleting a key that does

@@ -74,6 +74,9 @@ func (s *refStore) Save(ctx context.Context, key string, data []byte, expiry tim
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
+	if err := core.CheckRecord(data); err != nil && s.bug != "accepts-junk" {
+		return err
+	}
 	if s.bug == "writes-too-large" && len(data) > 100<<10 {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -300,6 +303,7 @@ func TestSuiteCatchesBugs(t *testing.T) {
 		"truncates-keys":       "OddKeys",
 		"ignores-context":      "DoneContext",
 		"writes-too-large":     "Large",
+		"accepts-junk":         "SaveRefusesNonRecords",
 	}
 	for bug, subtest := range bugs {
 		t.Run(bug, func(t *testing.T) {

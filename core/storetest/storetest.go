@@ -58,6 +58,7 @@ var cases = []struct {
 	{"NoAliasing", testNoAliasing},
 	{"LoadedDataStable", testLoadedDataStable},
 	{"Large", testLarge},
+	{"SaveRefusesNonRecords", testSaveRefusesNonRecords},
 }
 
 // wantRecord fails t unless s holds a live record under key equal to want

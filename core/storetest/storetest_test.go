@@ -34,6 +34,9 @@ func (s *minimalStore) Save(ctx context.Context, key string, data []byte, _ time
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := core.CheckRecord(data); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.m[key] = append([]byte(nil), data...)

@@ -113,13 +113,17 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 
 // Save stores data under key until expiry, replacing any previous record.
 // Data larger than the store's item size limit is an error matching
-// [core.ErrTooLarge]. One round trip (set).
+// [core.ErrTooLarge]; bytes that are not a record are refused with an error
+// matching [core.ErrCorrupt]. One round trip (set).
 func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := s.ready(ctx, "save"); err != nil {
 		return err
 	}
 	if err := s.checkSize("save", len(data)); err != nil {
 		return err
+	}
+	if err := core.CheckRecord(data); err != nil {
+		return fmt.Errorf("memcachestore: save: %w", err)
 	}
 	it := &memcache.Item{Key: s.itemKey(key), Value: data, Expiration: expiration(expiry, time.Now())}
 	if err := s.retryStale(func() error { return s.client.Set(it) }); err != nil {

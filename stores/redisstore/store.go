@@ -139,8 +139,8 @@ func expired(v string, now time.Time) bool {
 
 // Save replaces the record under key with data, valid until expiry, in
 // one script call. The header kept in Redis carries expiry, so a later
-// Load returns data with [core.RecordExpiry] equal to it. data must be a
-// well-formed record.
+// Load returns data with [core.RecordExpiry] equal to it. Bytes that are
+// not a record are refused with an error matching [core.ErrCorrupt].
 func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := s.check(ctx, "save"); err != nil {
 		return err

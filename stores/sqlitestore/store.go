@@ -360,7 +360,8 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 
 // Save stores a copy of data under key until expiry, replacing any
 // previous record. A record larger than the maximum size (see
-// [WithMaxRecordSize]) is an error matching [core.ErrTooLarge].
+// [WithMaxRecordSize]) is an error matching [core.ErrTooLarge]; bytes that
+// are not a record are refused with an error matching [core.ErrCorrupt].
 func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := s.check(ctx, "save"); err != nil {
 		return err
@@ -368,8 +369,8 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.T
 	if len(data) > s.cfg.maxRecordSize {
 		return s.tooLarge(len(data))
 	}
-	if data == nil {
-		data = []byte{} // the column is NOT NULL
+	if err := core.CheckRecord(data); err != nil {
+		return fmt.Errorf("sqlitestore: save: %w", err)
 	}
 	return s.write(ctx, "save", func() error {
 		_, err := s.stUpsert.ExecContext(ctx, key, data, nanos(expiry))
