@@ -11,7 +11,7 @@ func NewContext(ctx context.Context, s *Session) context.Context {
 }
 
 // sessionContext is a context carrying a session, made together with the
-// session in one allocation by [Manager.LoadContext].
+// session in one allocation by the middleware.
 type sessionContext struct {
 	context.Context
 	s Session

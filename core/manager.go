@@ -2,15 +2,15 @@ package core
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 // ErrHeadersWritten is wrapped by errors about session changes that could
@@ -25,11 +25,8 @@ var ErrHeadersWritten = errors.New("core: response headers already written")
 // concurrent use, and one Manager may serve several apps and frameworks.
 type Manager struct {
 	store Store
-	mem   *MemoryStore // store, when it is a *MemoryStore (not a type embedding one)
 	cfg   config
-	// reuseDeltas: the store never keeps a Delta passed to it (see release)
-	reuseDeltas bool
-	vary        []string // the Vary value, {"Cookie"} or {token header}; never modified
+	vary  string // what responses vary on: "Cookie" or the token header
 }
 
 // NewManager returns a Manager keeping sessions in store. Configuration
@@ -41,17 +38,13 @@ func NewManager(store Store, opts ...Option) *Manager {
 	if store == nil {
 		panic("core: NewManager(nil store)")
 	}
-	m := &Manager{store: store, cfg: defaultConfig()}
-	m.mem, _ = store.(*MemoryStore)
-	_, isDeltaStore := store.(DeltaStore)
-	m.reuseDeltas = m.mem != nil || !isDeltaStore
+	m := &Manager{store: store, cfg: defaultConfig(), vary: "Cookie"}
 	for _, o := range opts {
 		o(&m.cfg)
 	}
 	m.cfg.finish()
-	m.vary = []string{"Cookie"}
 	if m.cfg.headerName != "" {
-		m.vary = []string{m.cfg.headerName}
+		m.vary = m.cfg.headerName
 	}
 	return m
 }
@@ -125,65 +118,15 @@ func (m *Manager) Load(ctx context.Context, token string) (*Session, error) {
 	return s, nil
 }
 
-// LoadContext is [Manager.Load] followed by [NewContext], with the session
-// and the context made in one allocation: adapters call it once per
-// request.
-func (m *Manager) LoadContext(ctx context.Context, token string) (context.Context, *Session, error) {
-	sc := &sessionContext{Context: ctx}
-	if err := m.load(ctx, token, &sc.s); err != nil {
-		return ctx, nil, err
-	}
-	return sc, &sc.s, nil
-}
-
-// LoadContextWith is [Manager.LoadContext] for adapters that keep
-// per-request state of their own, such as a response-writer wrapper: it
-// allocates a zero T together with the session and its context, in one
-// allocation, and returns a pointer to it. On error the context is ctx
-// and the session and the state are nil.
-func LoadContextWith[T any](m *Manager, ctx context.Context, token string) (context.Context, *Session, *T, error) {
-	sc := &sessionContextWith[T]{}
-	sc.Context = ctx
-	if err := m.load(ctx, token, &sc.s); err != nil {
-		return ctx, nil, nil, err
-	}
-	return &sc.sessionContext, &sc.s, &sc.state, nil
-}
-
-// sessionContextWith is a session context with an adapter's state.
-type sessionContextWith[T any] struct {
-	sessionContext
-	state T
-}
-
 // load fills the zero Session s with the session token refers to.
 func (m *Manager) load(ctx context.Context, token string, s *Session) error {
 	m.initSession(ctx, s, token != "")
 	if !validID(token) {
 		return nil
 	}
-	var (
-		key   string
-		data  []byte
-		found bool
-		err   error
-		now   time.Time
-	)
-	if m.mem != nil {
-		// The memory store hands back its own key string: no key is
-		// allocated for a session that exists, nor for one that does not.
-		var hexKey [64]byte
-		storeKeyTo(&hexKey, token)
-		now = m.cfg.clock()
-		key, data, found, err = m.mem.loadKeyAt(ctx, hexKey[:], now.UnixNano())
-		if err != nil {
-			key = string(hexKey[:])
-		}
-	} else {
-		key = storeKey(token)
-		data, found, err = m.store.Load(ctx, key)
-		now = m.cfg.clock()
-	}
+	key := storeKey(token)
+	data, found, err := m.store.Load(ctx, key)
+	now := m.cfg.clock()
 	if err != nil {
 		return fmt.Errorf("core: load session %s: %w", logKey(key), err)
 	}
@@ -209,27 +152,30 @@ func (m *Manager) load(ctx context.Context, token string, s *Session) error {
 
 // decode fills s from a record, dropping keys whose own deadline passed.
 func (m *Manager) decode(s *Session, data []byte, now time.Time) error {
-	if err := checkHeader(data); err != nil {
+	h, err := record.ParseHeader(data)
+	if err != nil {
 		return err
 	}
-	s.remember = data[1]&flagRemember != 0
-	s.expiry = int64(binary.BigEndian.Uint64(data[2:10]))
-	s.created = int64(binary.BigEndian.Uint64(data[10:18]))
+	s.remember, s.expiry, s.created = h.Remember, unixNano(h.Expiry), unixNano(h.Created)
 	var derr error
-	err := walkEntries(data[RecordHeaderSize:], func(key, entry []byte) {
+	err = record.Walk(data, func(key, entry []byte) {
 		if derr != nil {
 			return
 		}
-		deadline := int64(binary.BigEndian.Uint64(entry[:entryHeader]))
-		if deadline != 0 && now.UnixNano() >= deadline {
+		deadline, enc, err := record.DecodeEntry(entry)
+		if err != nil {
+			derr = err
 			return
 		}
-		v, err := m.cfg.codec.Decode(entry[entryHeader:])
+		if !deadline.IsZero() && !now.Before(deadline) {
+			return
+		}
+		v, err := m.cfg.codec.Decode(enc)
 		if err != nil {
 			derr = fmt.Errorf("key %q: %w", key, err)
 			return
 		}
-		s.items = append(s.items, item{key: string(key), val: v, deadline: deadline, size: entrySize(len(key), len(entry))})
+		s.items = append(s.items, item{key: string(key), val: v, deadline: unixNano(deadline), size: entrySize(len(key), len(entry))})
 	})
 	if err != nil {
 		return err
@@ -328,7 +274,7 @@ func (m *Manager) Commit(ctx context.Context, s *Session) (CommitResult, error) 
 // out of the two steps leaves at most one live record.
 func (m *Manager) renew(ctx context.Context, s *Session, now time.Time, res CommitResult) (CommitResult, error) {
 	oldKey := s.key
-	_, found, err := Take(ctx, m.store, oldKey, now)
+	_, found, err := take(ctx, m.store, oldKey, now)
 	if err != nil {
 		// Nothing was written: the session stays as it was.
 		return res, fmt.Errorf("core: renew session: take old record %s: %w", logKey(oldKey), err)
@@ -407,12 +353,11 @@ func (m *Manager) create(ctx context.Context, s *Session, now time.Time, late bo
 	for attempt := 0; ; attempt++ {
 		id = newID()
 		key = storeKey(id)
-		err = SaveDelta(ctx, m.store, key, &d.Delta, now)
+		err = saveDelta(ctx, m.store, key, &d.Delta, now)
 		if !errors.Is(err, ErrSessionExists) || attempt == 2 {
 			break
 		}
 	}
-	m.release(d)
 	if err != nil {
 		return res, fmt.Errorf("core: save new session %s: %w", logKey(key), err)
 	}
@@ -438,9 +383,8 @@ func (m *Manager) saveDelta(ctx context.Context, s *Session, now time.Time, late
 	if s.rememberCh {
 		d.Header = d.header(s.remember, created, expiry)
 	}
-	err = SaveDelta(ctx, m.store, s.key, &d.Delta, now)
+	err = saveDelta(ctx, m.store, s.key, &d.Delta, now)
 	newHeader := d.Header != nil
-	m.release(d)
 	if errors.Is(err, ErrSessionGone) {
 		// Deleted meanwhile (logout, Renew or expiry elsewhere): dropping
 		// these changes is the rule, and the cookie is left alone since it
@@ -484,7 +428,7 @@ func (m *Manager) touch(ctx context.Context, s *Session, now time.Time, late boo
 	if !expiry.After(res.Expiry) || now.Sub(lastExtended) < m.touchInterval(idle) {
 		return res, nil
 	}
-	if err := Touch(ctx, m.store, s.key, expiry); err != nil {
+	if err := touch(ctx, m.store, s.key, expiry); err != nil {
 		if late {
 			err = fmt.Errorf("%w: %w", ErrHeadersWritten, err)
 		}
@@ -512,9 +456,7 @@ func (m *Manager) expireResult(res *CommitResult) {
 
 // entrySize is the number of bytes an entry takes in a record.
 func entrySize(keyLen, entryLen int) int32 {
-	var b [binary.MaxVarintLen64]byte
-	n := binary.PutUvarint(b[:], uint64(keyLen)) + keyLen + binary.PutUvarint(b[:], uint64(entryLen)) + entryLen
-	return int32(min(n, math.MaxInt32)) // WithMaxSize caps the limit at MaxInt32
+	return int32(min(record.EntrySize(keyLen, entryLen), math.MaxInt32)) // WithMaxSize caps the limit at MaxInt32
 }
 
 // encode turns the changed items of s (all live items when full) into
@@ -532,15 +474,15 @@ func (m *Manager) encode(s *Session, now time.Time, full bool) (*commitDelta, er
 	var offs [16]int
 	ends := offs[:0]
 	// The usual commit sets a few keys: the delta, its entries and their
-	// bytes in one allocation, reused when the store does not keep it.
-	d := m.newDelta()
+	// bytes live in the session's own room (see commitDelta).
+	d := &s.delta
+	*d = commitDelta{}
 	entries, buf := d.entries[:0], d.buf[:0]
 	if n > len(d.entries) {
-		entries, buf = make([]Entry, 0, n), make([]byte, 0, 32*n+16)
+		entries, buf = make([]record.Entry, 0, n), make([]byte, 0, 32*n+16)
 	}
-	total := RecordHeaderSize
+	total := record.HeaderSize
 	fail := func(err error) (*commitDelta, error) {
-		m.release(d)
 		return nil, err
 	}
 	for i := range s.items {
@@ -559,7 +501,7 @@ func (m *Manager) encode(s *Session, now time.Time, full bool) (*commitDelta, er
 			continue
 		}
 		start := len(buf)
-		buf = binary.BigEndian.AppendUint64(buf, uint64(it.deadline))
+		buf = record.AppendEntryDeadline(buf, timeOf(it.deadline))
 		var err error
 		buf, err = m.cfg.codec.Encode(buf, it.val)
 		if err != nil {
@@ -570,7 +512,7 @@ func (m *Manager) encode(s *Session, now time.Time, full bool) (*commitDelta, er
 		if total > m.cfg.maxSize {
 			return fail(fmt.Errorf("%w: over the %d-byte limit set by WithMaxSize", ErrTooLarge, m.cfg.maxSize))
 		}
-		entries = append(entries, Entry{Key: it.key})
+		entries = append(entries, record.Entry{Key: it.key})
 		ends = append(ends, len(buf))
 	}
 	// Checked again with the unchanged entries counted in full; a commit
@@ -588,43 +530,22 @@ func (m *Manager) encode(s *Session, now time.Time, full bool) (*commitDelta, er
 }
 
 // commitDelta is the delta of one commit with room for what a commit of a
-// few keys needs, so that the usual commit allocates once.
+// few keys needs. Each Session has its own (a Session lives for one
+// request), so the usual commit allocates nothing for its delta, and
+// nothing of one session's delta can reach another's. A second commit of
+// the same session (changes after the body started) starts from a zero
+// commitDelta; stores do not keep a delta after SaveDelta returns (see
+// [record.Delta]).
 type commitDelta struct {
-	Delta
-	hdr     [RecordHeaderSize]byte
-	entries [2]Entry
+	record.Delta
+	hdr     [record.HeaderSize]byte
+	entries [2]record.Entry
 	buf     [64]byte
-}
-
-// deltaPool holds commitDeltas for reuse: see [Manager.release].
-var deltaPool = sync.Pool{New: func() any { return new(commitDelta) }}
-
-// newDelta returns an empty commitDelta, from deltaPool when m's store
-// lets it go back there.
-func (m *Manager) newDelta() *commitDelta {
-	if !m.reuseDeltas {
-		return new(commitDelta)
-	}
-	return deltaPool.Get().(*commitDelta)
-}
-
-// release returns d to deltaPool once the commit is done with it, if m's
-// store is known not to keep it: the memory store and the fallback of
-// [SaveDelta] copy what they keep (with [ApplyDelta]). A DeltaStore of
-// another type may keep d's slices after SaveDelta returns, so its deltas
-// are left to the garbage collector.
-func (m *Manager) release(d *commitDelta) {
-	if !m.reuseDeltas {
-		return
-	}
-	*d = commitDelta{} // nothing of one commit may reach the next
-	deltaPool.Put(d)
 }
 
 // header returns a record header in d's own room.
 func (d *commitDelta) header(remember bool, created, expiry time.Time) []byte {
-	putRecordHeader(d.hdr[:], remember, created, expiry)
-	return d.hdr[:]
+	return record.AppendHeader(d.hdr[:0], record.Header{Remember: remember, Created: created, Expiry: expiry})
 }
 
 // Token returns the session token r carries: the token header in header
@@ -633,17 +554,7 @@ func (d *commitDelta) header(remember bool, created, expiry time.Time) []byte {
 // value has the shape of a session ID wins; browsers send the cookie with
 // the most specific path first. It returns "" when there is none.
 func (m *Manager) Token(r *http.Request) string {
-	return m.TokenFrom(r.Header.Values)
-}
-
-// TokenFrom is [Manager.Token] for adapters whose framework has no
-// *http.Request (Fiber's fasthttp): values returns the values of every
-// request header line with the given name, and is asked either for
-// "Cookie" or for the token header. The result may be a substring of what
-// values returned: an adapter whose framework reuses its buffers must copy
-// it (strings.Clone) before it outlives the request.
-func (m *Manager) TokenFrom(values func(name string) []string) string {
-	return m.TokenFromValues(values(m.TokenHeader()))
+	return m.TokenFrom(r.Header.Values(m.TokenHeader()))
 }
 
 // TokenHeader returns the name of the request header that carries the
@@ -656,11 +567,13 @@ func (m *Manager) TokenHeader() string {
 	return "Cookie"
 }
 
-// TokenFromValues is [Manager.TokenFrom] for an adapter that has the
-// values of every request header line named [Manager.TokenHeader] at hand
-// (and would otherwise have to build a closure around them). The same
-// rules pick the token, and the result may be a substring of values.
-func (m *Manager) TokenFromValues(values []string) string {
+// TokenFrom is [Manager.Token] for adapters whose framework has no
+// *http.Request (Fiber's fasthttp): values are the values of every request
+// header line named [Manager.TokenHeader], in order. The same rules pick
+// the token. The result may be a substring of values: an adapter whose
+// framework reuses its buffers must copy it (strings.Clone) before it
+// outlives the request.
+func (m *Manager) TokenFrom(values []string) string {
 	if m.cfg.headerName != "" {
 		if len(values) > 0 {
 			return strings.TrimSpace(values[0])
@@ -678,16 +591,16 @@ func (m *Manager) RemainingTTL(ctx context.Context, token string) (time.Duration
 	if !validID(token) {
 		return 0, false, nil
 	}
-	return StoreTTL(ctx, m.store, storeKey(token), m.cfg.clock())
+	return storeTTL(ctx, m.store, storeKey(token), m.cfg.clock())
 }
 
 // Count returns the number of live sessions, or an error wrapping
 // [ErrNotSupported] when the store cannot count.
-func (m *Manager) Count(ctx context.Context) (int, error) { return Count(ctx, m.store) }
+func (m *Manager) Count(ctx context.Context) (int, error) { return count(ctx, m.store) }
 
 // Clear deletes every session of the store, or returns an error wrapping
 // [ErrNotSupported] when the store cannot.
-func (m *Manager) Clear(ctx context.Context) error { return ClearAll(ctx, m.store) }
+func (m *Manager) Clear(ctx context.Context) error { return clearAll(ctx, m.store) }
 
 // Iterate calls fn with the store key and a read-only snapshot of every
 // live session, until fn returns false. Snapshots have no ID (the store
@@ -697,7 +610,7 @@ func (m *Manager) Clear(ctx context.Context) error { return ClearAll(ctx, m.stor
 // skipped.
 func (m *Manager) Iterate(ctx context.Context, fn func(key string, s *Session) bool) error {
 	now := m.cfg.clock()
-	return Iterate(ctx, m.store, func(key string, data []byte) bool {
+	return iterate(ctx, m.store, func(key string, data []byte) bool {
 		s := m.newSession(ctx, false)
 		if err := m.decode(s, data, now); err != nil || now.UnixNano() >= s.expiry {
 			return true

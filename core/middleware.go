@@ -24,14 +24,8 @@ type Header interface {
 // shared caches from storing the response (and so handing one client's
 // token to another).
 func (m *Manager) WriteHeaders(h Header, res CommitResult) {
-	if res.Vary {
-		vary := m.vary[0]
-		if hh, ok := h.(http.Header); ok && len(hh["Vary"]) == 0 {
-			// Shared, full-capacity slice: an append copies it.
-			hh["Vary"] = m.vary
-		} else if !headerHasToken(h.Get("Vary"), vary) {
-			h.Add("Vary", vary)
-		}
+	if res.Vary && !headerHasToken(h.Get("Vary"), m.vary) {
+		h.Add("Vary", m.vary)
 	}
 	if m.cfg.headerName != "" {
 		if res.SendToken {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/sessionkit/sessionkit/core/codec"
 )
 
 // Default timeouts of a [Manager].
@@ -242,7 +244,7 @@ func (c *config) finish() {
 		panic(fmt.Sprintf("core: the session cookie would be %d bytes, over the %d browsers accept", n, maxCookieLen))
 	}
 	if c.codec == nil {
-		c.codec = NewCodec()
+		c.codec = codec.New()
 	}
 	if c.logger == nil {
 		c.logger = slog.Default()

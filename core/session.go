@@ -63,6 +63,8 @@ type Session struct {
 	// the common user ID, CSRF token and flash without a second
 	// allocation; the session and its context fit a 288-byte size class.
 	itemsBuf [3]item
+
+	delta commitDelta // room for the delta of a commit
 }
 
 func (s *Session) find(key string) int {

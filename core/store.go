@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 // Store persists session records. Keys are opaque strings chosen by core
 // (the lowercase hex SHA-256 of the session ID; a store adds its own prefix),
-// and data is an encoded record whose layout is described in record.go. A
+// and data is an encoded record whose layout is described in package record. A
 // store never interprets data except through the record helpers of this
 // package.
 //
@@ -35,7 +37,7 @@ type Store interface {
 	// Save stores data under key until expiry, replacing any previous
 	// record. The store may round expiry up to its own precision for its
 	// native TTL, but core checks the exact deadline kept in data. Bytes
-	// that are not a record ([CheckRecord] fails) must be refused with an
+	// that are not a record ([record.Check] fails) must be refused with an
 	// error matching [ErrCorrupt], never accepted and then reported as not
 	// found by Load.
 	Save(ctx context.Context, key string, data []byte, expiry time.Time) error
@@ -45,8 +47,8 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 }
 
-// DeltaStore is the optional capability of applying a [Delta] atomically:
-// the store reads the current record, applies the delta with [ApplyDelta]
+// DeltaStore is the optional capability of applying a [record.Delta] atomically:
+// the store reads the current record, applies the delta with [record.Apply]
 // (or an equivalent native operation) and writes the result, with no other
 // writer of the same key in between. Every store of this project implements
 // it.
@@ -56,7 +58,7 @@ type DeltaStore interface {
 	// matching [ErrSessionExists] when d.Create is set and a live record
 	// already exists, and one matching [ErrSessionGone] when d.Create is not
 	// set and no live record exists (no resurrection).
-	SaveDelta(ctx context.Context, key string, d *Delta) error
+	SaveDelta(ctx context.Context, key string, d *record.Delta) error
 }
 
 // TakeStore is the optional capability of taking a record: deleting it
@@ -68,7 +70,7 @@ type DeltaStore interface {
 type TakeStore interface {
 	Store
 	// Take deletes the record under key if it is live (its header's
-	// expiry, see [RecordExpiry], has not passed) and returns it. No other
+	// expiry, see [record.Expiry], has not passed) and returns it. No other
 	// Take, Load or write of the same key may see the record between the
 	// check and the delete: of concurrent Takes of one record exactly one
 	// gets found == true. A missing, expired or corrupt record is
@@ -84,7 +86,7 @@ type TouchStore interface {
 	Store
 	// Touch sets the expiry of the record under key, in the store and in the
 	// record's header, so that a later Load returns data whose
-	// [RecordExpiry] equals expiry. Touching a missing key is a no-op and
+	// [record.Expiry] equals expiry. Touching a missing key is a no-op and
 	// returns nil.
 	Touch(ctx context.Context, key string, expiry time.Time) error
 }
@@ -101,7 +103,7 @@ type TTLStore interface {
 // IterStore is the optional capability of visiting every live record.
 type IterStore interface {
 	Store
-	// Iterate calls fn for each live record, in no particular order, until
+	// iterate calls fn for each live record, in no particular order, until
 	// fn returns false or an error occurs. Records saved or deleted during
 	// the iteration may or may not be visited. fn must not call back into
 	// the store for the same key from within the callback unless the
@@ -112,7 +114,7 @@ type IterStore interface {
 // CountStore is the optional capability of counting live records.
 type CountStore interface {
 	Store
-	// Count returns the number of live records. Records that expired but
+	// count returns the number of live records. Records that expired but
 	// were not yet cleaned up are not counted.
 	Count(ctx context.Context) (int, error)
 }
@@ -142,23 +144,22 @@ var (
 	// capability method and return it when their backing store lacks one.
 	ErrNotSupported = errors.New("core: operation not supported by this store")
 
-	// ErrSessionGone is returned by SaveDelta when the delta is for an
-	// existing session but no live record exists any more: it was deleted
-	// (logout, Renew in another request) or expired. Core never recreates
-	// such a session. [Manager.Commit] returns it (wrapped) for a Renew of
-	// a session deleted meanwhile: the session is then new and empty.
-	ErrSessionGone = errors.New("core: session no longer exists")
+	// ErrSessionGone is [record.ErrSessionGone]: a delta for an existing
+	// session found no live record (deleted meanwhile by a logout, Renew
+	// or expiry). Core never recreates such a session; [Manager.Commit]
+	// returns it (wrapped) for a Renew of a session deleted meanwhile.
+	ErrSessionGone = record.ErrSessionGone
 
-	// ErrSessionExists is returned by SaveDelta when a new session is
+	// ErrSessionExists is [record.ErrSessionExists]: a new session was
 	// written insert-if-absent and the key already holds a live record.
-	ErrSessionExists = errors.New("core: session already exists")
+	ErrSessionExists = record.ErrSessionExists
 
 	// ErrTooLarge is returned when an encoded record exceeds the size a
 	// store accepts. The message names the limit.
 	ErrTooLarge = errors.New("core: session too large for store")
 
-	// ErrCorrupt is returned when record bytes cannot be decoded.
-	ErrCorrupt = errors.New("core: corrupt session record")
+	// ErrCorrupt is [record.ErrCorrupt]: bytes that are not a record.
+	ErrCorrupt = record.ErrCorrupt
 
 	// ErrClosed is returned by a store used after Close.
 	ErrClosed = errors.New("core: store closed")
@@ -168,18 +169,11 @@ func notSupported(s Store, op string) error {
 	return fmt.Errorf("core: %T: %s: %w", s, op, ErrNotSupported)
 }
 
-// SaveDelta applies d to the record under key through s. It uses the
+// saveDelta applies d to the record under key through s. It uses the
 // store's atomic [DeltaStore] capability when present; otherwise (or when
 // the store reports [ErrNotSupported]) it falls back to a best-effort
-// load, [ApplyDelta], save, which can lose a concurrent update. now is the
-// time of the fallback's ApplyDelta, and a [*MemoryStore] (not a type
-// embedding one) applies the delta at now too, sparing a clock reading.
-func SaveDelta(ctx context.Context, s Store, key string, d *Delta, now time.Time) error {
-	if ms, ok := s.(*MemoryStore); ok {
-		// The concrete type only: a type embedding *MemoryStore keeps its
-		// own SaveDelta.
-		return ms.saveDeltaAt(ctx, key, d, now)
-	}
+// load, [record.Apply] at now, save, which can lose a concurrent update.
+func saveDelta(ctx context.Context, s Store, key string, d *record.Delta, now time.Time) error {
 	if ds, ok := s.(DeltaStore); ok {
 		err := ds.SaveDelta(ctx, key, d)
 		if !errors.Is(err, ErrNotSupported) {
@@ -190,14 +184,14 @@ func SaveDelta(ctx context.Context, s Store, key string, d *Delta, now time.Time
 	if err != nil {
 		return err
 	}
-	data, expiry, err := ApplyDelta(old, found, d, now)
+	data, expiry, err := record.Apply(old, found, d, now)
 	if err != nil {
 		return err
 	}
 	return s.Save(ctx, key, data, expiry)
 }
 
-// Take deletes the live record under key and returns it. It uses the
+// take deletes the live record under key and returns it. It uses the
 // store's atomic [TakeStore] capability when present; otherwise (or when
 // the store reports [ErrNotSupported]) it falls back to a best-effort
 // load, then delete: two concurrent callers may then both get the record,
@@ -205,7 +199,7 @@ func SaveDelta(ctx context.Context, s Store, key string, d *Delta, now time.Time
 // Renews of one session may both succeed, forking it into two live
 // sessions, and a Renew racing a Destroy may bring the session back under
 // the new ID. now decides liveness in the fallback.
-func Take(ctx context.Context, s Store, key string, now time.Time) ([]byte, bool, error) {
+func take(ctx context.Context, s Store, key string, now time.Time) ([]byte, bool, error) {
 	if ts, ok := s.(TakeStore); ok {
 		data, found, err := ts.Take(ctx, key)
 		if !errors.Is(err, ErrNotSupported) {
@@ -216,7 +210,7 @@ func Take(ctx context.Context, s Store, key string, now time.Time) ([]byte, bool
 	if err != nil || !found {
 		return nil, false, err
 	}
-	if !RecordLive(data, now) {
+	if !record.Live(data, now) {
 		return nil, false, nil
 	}
 	data = bytes.Clone(data)
@@ -226,10 +220,10 @@ func Take(ctx context.Context, s Store, key string, now time.Time) ([]byte, bool
 	return data, true, nil
 }
 
-// Touch moves the deadline of the record under key. It uses the store's
+// touch moves the deadline of the record under key. It uses the store's
 // [TouchStore] capability when present and otherwise rewrites the record
 // with its header's expiry patched (best effort).
-func Touch(ctx context.Context, s Store, key string, expiry time.Time) error {
+func touch(ctx context.Context, s Store, key string, expiry time.Time) error {
 	if ts, ok := s.(TouchStore); ok {
 		err := ts.Touch(ctx, key, expiry)
 		if !errors.Is(err, ErrNotSupported) {
@@ -241,16 +235,16 @@ func Touch(ctx context.Context, s Store, key string, expiry time.Time) error {
 		return err
 	}
 	data = append([]byte(nil), data...)
-	if err := SetRecordExpiry(data, expiry); err != nil {
+	if err := record.SetExpiry(data, expiry); err != nil {
 		return err
 	}
 	return s.Save(ctx, key, data, expiry)
 }
 
-// StoreTTL reports the time left before the record under key expires. It
+// storeTTL reports the time left before the record under key expires. It
 // uses the store's [TTLStore] capability when present; otherwise it loads
 // the record and reads the expiry from its header.
-func StoreTTL(ctx context.Context, s Store, key string, now time.Time) (time.Duration, bool, error) {
+func storeTTL(ctx context.Context, s Store, key string, now time.Time) (time.Duration, bool, error) {
 	if ts, ok := s.(TTLStore); ok {
 		ttl, found, err := ts.TTL(ctx, key)
 		if !errors.Is(err, ErrNotSupported) {
@@ -261,7 +255,7 @@ func StoreTTL(ctx context.Context, s Store, key string, now time.Time) (time.Dur
 	if err != nil || !found {
 		return 0, false, err
 	}
-	exp, err := RecordExpiry(data)
+	exp, err := record.Expiry(data)
 	if err != nil {
 		return 0, false, err
 	}
@@ -271,36 +265,36 @@ func StoreTTL(ctx context.Context, s Store, key string, now time.Time) (time.Dur
 	return exp.Sub(now), true, nil
 }
 
-// Iterate calls fn for each live record of s, or returns a wrapped
+// iterate calls fn for each live record of s, or returns a wrapped
 // [ErrNotSupported] when s cannot iterate.
-func Iterate(ctx context.Context, s Store, fn func(key string, data []byte) bool) error {
+func iterate(ctx context.Context, s Store, fn func(key string, data []byte) bool) error {
 	if is, ok := s.(IterStore); ok {
 		return is.Iterate(ctx, fn)
 	}
 	return notSupported(s, "iterate")
 }
 
-// Count returns the number of live records in s, or a wrapped
+// count returns the number of live records in s, or a wrapped
 // [ErrNotSupported] when s cannot count.
-func Count(ctx context.Context, s Store) (int, error) {
+func count(ctx context.Context, s Store) (int, error) {
 	if cs, ok := s.(CountStore); ok {
 		return cs.Count(ctx)
 	}
 	return 0, notSupported(s, "count")
 }
 
-// ClearAll deletes every record of s, or returns a wrapped
+// clearAll deletes every record of s, or returns a wrapped
 // [ErrNotSupported] when s cannot.
-func ClearAll(ctx context.Context, s Store) error {
+func clearAll(ctx context.Context, s Store) error {
 	if cs, ok := s.(ClearStore); ok {
 		return cs.Clear(ctx)
 	}
 	return notSupported(s, "clear")
 }
 
-// Cleanup removes the expired records of s now, or returns a wrapped
+// cleanup removes the expired records of s now, or returns a wrapped
 // [ErrNotSupported] when s has no such operation.
-func Cleanup(ctx context.Context, s Store) (int, error) {
+func cleanup(ctx context.Context, s Store) (int, error) {
 	if cs, ok := s.(CleanupStore); ok {
 		return cs.Cleanup(ctx)
 	}

@@ -1,22 +1,24 @@
-package core
+package memstore
 
 import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
-// MemoryStore is a [Store] that keeps records in the process's memory, in
+// Store is a [core.Store] that keeps records in the process's memory, in
 // a map split into shards with a lock each. It implements every optional
-// capability: [DeltaStore], [TouchStore], [TTLStore], [IterStore],
-// [CountStore], [ClearStore], [CleanupStore] and [io.Closer].
+// capability: [core.DeltaStore], [core.TouchStore], [core.TTLStore], [core.IterStore],
+// [core.CountStore], [core.ClearStore], [core.CleanupStore] and [io.Closer].
 //
 // Records never leave the process: they are lost on restart and not shared
 // between instances of an app, so the memory store suits development,
@@ -26,20 +28,21 @@ import (
 // modifies a slice it has handed out (Save copies once, Touch and SaveDelta
 // build a new slice), so callers must not modify it either.
 //
-// Bounded by [WithMemoryMaxEntries], the store evicts the sessions closest
+// Bounded by [WithMaxEntries], the store evicts the sessions closest
 // to their expiry first, logged-in or not: a flood of anonymous sessions
 // evicts idle logged-in users; see there.
 //
-// A background goroutine started by [NewMemoryStore] removes expired
-// records (see [WithMemoryCleanupInterval]); [MemoryStore.Close] stops it.
+// A background goroutine started by [New] removes expired
+// records (see [WithCleanupInterval]); [Store.Close] stops it.
 //
-// A MemoryStore is safe for concurrent use by multiple goroutines.
-type MemoryStore struct {
+// A Store is safe for concurrent use by multiple goroutines.
+type Store struct {
 	shards     []memShard
 	mask       uint64
 	seed       maphash.Seed
 	maxEntries int
 	maxSize    int
+	now        func() time.Time
 
 	n       atomic.Int64 // entries held, live or not yet swept
 	evictMu sync.Mutex   // one eviction at a time
@@ -57,30 +60,30 @@ type memShard struct {
 }
 
 type memEntry struct {
-	key    string // the map key it is stored under, handed to loadKeyAt's callers
 	data   []byte // never modified once stored
 	expiry int64  // Unix nanoseconds
 }
 
-// MemoryOption configures a [MemoryStore]; see the WithMemory functions.
-type MemoryOption func(*memoryConfig)
+// Option configures a [Store]; see the With functions.
+type Option func(*config)
 
-type memoryConfig struct {
+type config struct {
 	shards     int
 	interval   time.Duration
 	maxEntries int
 	maxSize    int
+	now        func() time.Time
 }
 
-// WithMemoryCleanupInterval sets how often the background goroutine removes
+// WithCleanupInterval sets how often the background goroutine removes
 // expired records. Expired records are never returned whatever the
 // interval; sweeping only frees their memory. A d of zero or less starts no
-// goroutine (call [MemoryStore.Cleanup] yourself). Default: 1 minute.
-func WithMemoryCleanupInterval(d time.Duration) MemoryOption {
-	return func(c *memoryConfig) { c.interval = d }
+// goroutine (call [Store.Cleanup] yourself). Default: 1 minute.
+func WithCleanupInterval(d time.Duration) Option {
+	return func(c *config) { c.interval = d }
 }
 
-// WithMemoryMaxEntries bounds the number of records the store holds. When a
+// WithMaxEntries bounds the number of records the store holds. When a
 // new key would exceed n, the store first drops expired records and then
 // evicts the live records closest to their expiry, about 1% of n at a time
 // so that the cost of finding them is shared by many saves. Evicting a
@@ -104,51 +107,62 @@ func WithMemoryCleanupInterval(d time.Duration) MemoryOption {
 // sorts every record. An app facing the internet should create no session
 // for anonymous visitors (keep what they need, such as a CSRF token, in a
 // cookie), or size n for the flood it must survive.
-func WithMemoryMaxEntries(n int) MemoryOption {
-	if n < 0 {
-		panic(fmt.Sprintf("core: WithMemoryMaxEntries(%d): negative bound", n))
-	}
-	return func(c *memoryConfig) { c.maxEntries = n }
+func WithMaxEntries(n int) Option {
+	return func(c *config) { c.maxEntries = n }
 }
 
-// WithMemoryMaxRecordSize makes Save and SaveDelta refuse, with an error
-// matching [ErrTooLarge], a record of more than n bytes. Zero means no
+// WithMaxRecordSize makes Save and SaveDelta refuse, with an error
+// matching [core.ErrTooLarge], a record of more than n bytes. Zero means no
 // limit; n must not be negative. Default: no limit.
-func WithMemoryMaxRecordSize(n int) MemoryOption {
-	if n < 0 {
-		panic(fmt.Sprintf("core: WithMemoryMaxRecordSize(%d): negative size", n))
-	}
-	return func(c *memoryConfig) { c.maxSize = n }
+func WithMaxRecordSize(n int) Option {
+	return func(c *config) { c.maxSize = n }
 }
 
-// WithMemoryShards sets the number of shards, each a map with its own lock;
+// WithShards sets the number of shards, each a map with its own lock;
 // it is rounded up to a power of two. More shards mean less contention
 // between goroutines saving different sessions. n must be positive.
 // Default: 64.
-func WithMemoryShards(n int) MemoryOption {
-	if n <= 0 {
-		panic(fmt.Sprintf("core: WithMemoryShards(%d): need at least one shard", n))
-	}
-	return func(c *memoryConfig) { c.shards = n }
+func WithShards(n int) Option {
+	return func(c *config) { c.shards = n }
 }
 
-// NewMemoryStore returns an empty memory store and starts its cleanup
-// goroutine; call [MemoryStore.Close] to stop it.
-func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
-	c := memoryConfig{shards: 64, interval: time.Minute}
+// WithClock sets the clock the store judges expiry by. Every store judges
+// by its own clock (the manager's [core.WithClock] does not reach it), so a
+// test that moves the manager's clock moves the store's with this option.
+// Default: time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
+}
+
+// New returns an empty memory store and starts its cleanup goroutine;
+// call [Store.Close] to stop it. A bad option value is a programming
+// error: New panics with a message naming the option and the value.
+func New(opts ...Option) *Store {
+	c := config{shards: 64, interval: time.Minute, now: time.Now}
 	for _, o := range opts {
 		o(&c)
+	}
+	switch {
+	case c.maxEntries < 0:
+		panic(fmt.Sprintf("memstore: WithMaxEntries(%d): negative bound", c.maxEntries))
+	case c.maxSize < 0:
+		panic(fmt.Sprintf("memstore: WithMaxRecordSize(%d): negative size", c.maxSize))
+	case c.shards <= 0:
+		panic(fmt.Sprintf("memstore: WithShards(%d): need at least one shard", c.shards))
+	case c.now == nil:
+		panic("memstore: WithClock(nil)")
 	}
 	n := 1
 	for n < c.shards {
 		n <<= 1
 	}
-	s := &MemoryStore{
+	s := &Store{
 		shards:     make([]memShard, n),
 		mask:       uint64(n - 1),
 		seed:       maphash.MakeSeed(),
 		maxEntries: c.maxEntries,
 		maxSize:    c.maxSize,
+		now:        c.now,
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 	}
@@ -164,16 +178,16 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 }
 
 var (
-	_ DeltaStore   = (*MemoryStore)(nil)
-	_ TouchStore   = (*MemoryStore)(nil)
-	_ TTLStore     = (*MemoryStore)(nil)
-	_ IterStore    = (*MemoryStore)(nil)
-	_ CountStore   = (*MemoryStore)(nil)
-	_ ClearStore   = (*MemoryStore)(nil)
-	_ CleanupStore = (*MemoryStore)(nil)
+	_ core.DeltaStore   = (*Store)(nil)
+	_ core.TouchStore   = (*Store)(nil)
+	_ core.TTLStore     = (*Store)(nil)
+	_ core.IterStore    = (*Store)(nil)
+	_ core.CountStore   = (*Store)(nil)
+	_ core.ClearStore   = (*Store)(nil)
+	_ core.CleanupStore = (*Store)(nil)
 )
 
-func (s *MemoryStore) sweep(every time.Duration) {
+func (s *Store) sweep(every time.Duration) {
 	defer close(s.done)
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -182,15 +196,15 @@ func (s *MemoryStore) sweep(every time.Duration) {
 		case <-s.stop:
 			return
 		case <-t.C:
-			s.removeExpired(time.Now().UnixNano())
+			s.removeExpired(s.now().UnixNano())
 		}
 	}
 }
 
 // Close stops the cleanup goroutine and waits for it to exit. Afterwards
-// every method returns an error matching [ErrClosed]. Close always returns
+// every method returns an error matching [core.ErrClosed]. Close always returns
 // nil and may be called more than once.
-func (s *MemoryStore) Close() error {
+func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
 		close(s.stop)
@@ -201,23 +215,23 @@ func (s *MemoryStore) Close() error {
 
 // begin reports why an operation must not run: a done context or a closed
 // store.
-func (s *MemoryStore) begin(ctx context.Context, op string) error {
+func (s *Store) begin(ctx context.Context, op string) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("core: memory store: %s: %w", op, err)
+		return fmt.Errorf("memstore: %s: %w", op, err)
 	}
 	if s.closed.Load() {
-		return fmt.Errorf("core: memory store: %s: %w", op, ErrClosed)
+		return fmt.Errorf("memstore: %s: %w", op, core.ErrClosed)
 	}
 	return nil
 }
 
-func (s *MemoryStore) shard(key string) *memShard {
+func (s *Store) shard(key string) *memShard {
 	return &s.shards[maphash.String(s.seed, key)&s.mask]
 }
 
-func (s *MemoryStore) tooLarge(n int) error {
+func (s *Store) tooLarge(n int) error {
 	if s.maxSize > 0 && n > s.maxSize {
-		return fmt.Errorf("core: memory store: record of %d bytes exceeds the limit of %d bytes: %w", n, s.maxSize, ErrTooLarge)
+		return fmt.Errorf("memstore: record of %d bytes exceeds the limit of %d bytes: %w", n, s.maxSize, core.ErrTooLarge)
 	}
 	return nil
 }
@@ -226,13 +240,16 @@ func (s *MemoryStore) tooLarge(n int) error {
 // nanoseconds). It checks the header too, so that a record whose stored
 // deadline disagrees with its data is never returned past either.
 func (e memEntry) live(now int64) bool {
-	return e.expiry > now && len(e.data) >= RecordHeaderSize && e.data[0] == RecordVersion &&
-		int64(binary.BigEndian.Uint64(e.data[2:10])) > now
+	if e.expiry <= now {
+		return false
+	}
+	exp, err := record.Expiry(e.data)
+	return err == nil && exp.UnixNano() > now
 }
 
 // Load returns the record under key. The returned slice is the store's own
 // and must not be modified.
-func (s *MemoryStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
+func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := s.begin(ctx, "load"); err != nil {
 		return nil, false, err
 	}
@@ -240,57 +257,37 @@ func (s *MemoryStore) Load(ctx context.Context, key string) ([]byte, bool, error
 	sh.mu.RLock()
 	e, ok := sh.m[key]
 	sh.mu.RUnlock()
-	if !ok || !e.live(time.Now().UnixNano()) {
+	if !ok || !e.live(s.now().UnixNano()) {
 		return nil, false, nil
 	}
 	return e.data, true, nil
 }
 
-// loadKeyAt is Load for a [Manager]: at the time now, which the manager
-// reads anyway, so that a request reads the clock once per step, and for
-// a key given as bytes, which it looks up without making a string of
-// them. It returns the store's own key string with the record, so that
-// loading a session allocates no key; key is "" when the record is not
-// found.
-func (s *MemoryStore) loadKeyAt(ctx context.Context, hexKey []byte, now int64) (key string, data []byte, found bool, err error) {
-	if err := s.begin(ctx, "load"); err != nil {
-		return "", nil, false, err
-	}
-	sh := &s.shards[maphash.Bytes(s.seed, hexKey)&s.mask] // as shard(string(hexKey))
-	sh.mu.RLock()
-	e, ok := sh.m[string(hexKey)]
-	sh.mu.RUnlock()
-	if !ok || !e.live(now) {
-		return "", nil, false, nil
-	}
-	return e.key, e.data, true, nil
-}
-
 // Save stores a copy of data under key until expiry. Saving a record whose
 // expiry has already passed deletes the key. Bytes that are not a record
-// are refused with an error matching [ErrCorrupt].
-func (s *MemoryStore) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
+// are refused with an error matching [core.ErrCorrupt].
+func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := s.begin(ctx, "save"); err != nil {
 		return err
 	}
-	if err := CheckRecord(data); err != nil {
-		return fmt.Errorf("core: memory store: save: %w", err)
+	if err := record.Check(data); err != nil {
+		return fmt.Errorf("memstore: save: %w", err)
 	}
 	if err := s.tooLarge(len(data)); err != nil {
 		return err
 	}
 	exp := expiry.UnixNano()
-	if exp <= time.Now().UnixNano() {
+	if exp <= s.now().UnixNano() {
 		s.remove(key)
 		return nil
 	}
-	s.put(key, memEntry{key: key, data: bytes.Clone(data), expiry: exp})
+	s.put(key, memEntry{data: bytes.Clone(data), expiry: exp})
 	return nil
 }
 
 // put stores e under key and evicts records when the store grew past its
 // bound.
-func (s *MemoryStore) put(key string, e memEntry) {
+func (s *Store) put(key string, e memEntry) {
 	sh := s.shard(key)
 	sh.mu.Lock()
 	_, existed := sh.m[key]
@@ -302,13 +299,13 @@ func (s *MemoryStore) put(key string, e memEntry) {
 }
 
 // grew accounts for a new key and evicts when the store is over its bound.
-func (s *MemoryStore) grew() {
+func (s *Store) grew() {
 	if n := s.n.Add(1); s.maxEntries > 0 && n > int64(s.maxEntries) {
 		s.evict()
 	}
 }
 
-func (s *MemoryStore) remove(key string) {
+func (s *Store) remove(key string) {
 	sh := s.shard(key)
 	sh.mu.Lock()
 	_, existed := sh.m[key]
@@ -320,7 +317,7 @@ func (s *MemoryStore) remove(key string) {
 }
 
 // Delete removes the record under key; deleting a missing key is a no-op.
-func (s *MemoryStore) Delete(ctx context.Context, key string) error {
+func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.begin(ctx, "delete"); err != nil {
 		return err
 	}
@@ -331,7 +328,7 @@ func (s *MemoryStore) Delete(ctx context.Context, key string) error {
 // Take deletes the live record under key and returns it, under the key's
 // shard lock; an expired record is deleted and reported as not found.
 // The returned slice is the one Load handed out and must not be modified.
-func (s *MemoryStore) Take(ctx context.Context, key string) ([]byte, bool, error) {
+func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := s.begin(ctx, "take"); err != nil {
 		return nil, false, err
 	}
@@ -344,35 +341,30 @@ func (s *MemoryStore) Take(ctx context.Context, key string) ([]byte, bool, error
 		return nil, false, nil
 	}
 	s.n.Add(-1)
-	if !e.live(time.Now().UnixNano()) {
+	if !e.live(s.now().UnixNano()) {
 		return nil, false, nil
 	}
 	return e.data, true, nil
 }
 
-// SaveDelta applies d to the record under key with [ApplyDelta], holding
+// SaveDelta applies d to the record under key with [record.Apply], holding
 // the key's shard lock so that concurrent deltas never lose an update.
-func (s *MemoryStore) SaveDelta(ctx context.Context, key string, d *Delta) error {
-	return s.saveDeltaAt(ctx, key, d, time.Now())
-}
-
-// saveDeltaAt is SaveDelta at the time now, read by the caller (see
-// loadKeyAt).
-func (s *MemoryStore) saveDeltaAt(ctx context.Context, key string, d *Delta, now time.Time) error {
+func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
 	if err := s.begin(ctx, "save delta"); err != nil {
 		return err
 	}
+	now := s.now()
 	sh := s.shard(key)
 	sh.mu.Lock()
 	old, existed := sh.m[key]
 	found := existed && old.live(now.UnixNano())
-	data, expiry, err := ApplyDelta(old.data, found, d, now)
+	data, expiry, err := record.Apply(old.data, found, d, now)
 	if err == nil {
 		err = s.tooLarge(len(data))
 	}
 	if err != nil {
 		sh.mu.Unlock()
-		return fmt.Errorf("core: memory store: save delta: %w", err)
+		return fmt.Errorf("memstore: save delta: %w", err)
 	}
 	exp := expiry.UnixNano()
 	if exp <= now.UnixNano() {
@@ -383,7 +375,7 @@ func (s *MemoryStore) saveDeltaAt(ctx context.Context, key string, d *Delta, now
 		}
 		return nil
 	}
-	sh.m[key] = memEntry{key: key, data: data, expiry: exp}
+	sh.m[key] = memEntry{data: data, expiry: exp}
 	sh.mu.Unlock()
 	if !existed {
 		s.grew()
@@ -394,11 +386,11 @@ func (s *MemoryStore) saveDeltaAt(ctx context.Context, key string, d *Delta, now
 // Touch moves the deadline of the record under key to expiry, in the store
 // and in a new copy of the record's header. Touching a missing or expired
 // record is a no-op.
-func (s *MemoryStore) Touch(ctx context.Context, key string, expiry time.Time) error {
+func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) error {
 	if err := s.begin(ctx, "touch"); err != nil {
 		return err
 	}
-	now := time.Now().UnixNano()
+	now := s.now().UnixNano()
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -407,15 +399,15 @@ func (s *MemoryStore) Touch(ctx context.Context, key string, expiry time.Time) e
 		return nil
 	}
 	data := bytes.Clone(e.data)
-	if err := SetRecordExpiry(data, expiry); err != nil {
-		return fmt.Errorf("core: memory store: touch: %w", err)
+	if err := record.SetExpiry(data, expiry); err != nil {
+		return fmt.Errorf("memstore: touch: %w", err)
 	}
-	sh.m[key] = memEntry{key: key, data: data, expiry: expiry.UnixNano()}
+	sh.m[key] = memEntry{data: data, expiry: expiry.UnixNano()}
 	return nil
 }
 
 // TTL returns the time left before the record under key expires.
-func (s *MemoryStore) TTL(ctx context.Context, key string) (time.Duration, bool, error) {
+func (s *Store) TTL(ctx context.Context, key string) (time.Duration, bool, error) {
 	if err := s.begin(ctx, "ttl"); err != nil {
 		return 0, false, err
 	}
@@ -423,7 +415,7 @@ func (s *MemoryStore) TTL(ctx context.Context, key string) (time.Duration, bool,
 	sh.mu.RLock()
 	e, ok := sh.m[key]
 	sh.mu.RUnlock()
-	now := time.Now().UnixNano()
+	now := s.now().UnixNano()
 	if !ok || !e.live(now) {
 		return 0, false, nil
 	}
@@ -438,7 +430,7 @@ type memItem struct {
 // Iterate calls fn for each live record. It copies one shard's records at
 // a time and calls fn without holding a lock, so fn may call back into the
 // store. The data passed to fn must not be modified.
-func (s *MemoryStore) Iterate(ctx context.Context, fn func(key string, data []byte) bool) error {
+func (s *Store) Iterate(ctx context.Context, fn func(key string, data []byte) bool) error {
 	if err := s.begin(ctx, "iterate"); err != nil {
 		return err
 	}
@@ -448,7 +440,7 @@ func (s *MemoryStore) Iterate(ctx context.Context, fn func(key string, data []by
 			return err
 		}
 		sh := &s.shards[i]
-		now := time.Now().UnixNano()
+		now := s.now().UnixNano()
 		items = items[:0]
 		sh.mu.RLock()
 		for k, e := range sh.m {
@@ -467,11 +459,11 @@ func (s *MemoryStore) Iterate(ctx context.Context, fn func(key string, data []by
 }
 
 // Count returns the number of live records. It visits every record.
-func (s *MemoryStore) Count(ctx context.Context) (int, error) {
+func (s *Store) Count(ctx context.Context) (int, error) {
 	if err := s.begin(ctx, "count"); err != nil {
 		return 0, err
 	}
-	now := time.Now().UnixNano()
+	now := s.now().UnixNano()
 	n := 0
 	for i := range s.shards {
 		sh := &s.shards[i]
@@ -487,7 +479,7 @@ func (s *MemoryStore) Count(ctx context.Context) (int, error) {
 }
 
 // Clear deletes every record.
-func (s *MemoryStore) Clear(ctx context.Context) error {
+func (s *Store) Clear(ctx context.Context) error {
 	if err := s.begin(ctx, "clear"); err != nil {
 		return err
 	}
@@ -503,14 +495,14 @@ func (s *MemoryStore) Clear(ctx context.Context) error {
 }
 
 // Cleanup removes expired records now and reports how many it removed.
-func (s *MemoryStore) Cleanup(ctx context.Context) (int, error) {
+func (s *Store) Cleanup(ctx context.Context) (int, error) {
 	if err := s.begin(ctx, "cleanup"); err != nil {
 		return 0, err
 	}
-	return s.removeExpired(time.Now().UnixNano()), nil
+	return s.removeExpired(s.now().UnixNano()), nil
 }
 
-func (s *MemoryStore) removeExpired(now int64) int {
+func (s *Store) removeExpired(now int64) int {
 	removed := 0
 	for i := range s.shards {
 		sh := &s.shards[i]
@@ -532,14 +524,14 @@ func (s *MemoryStore) removeExpired(now int64) int {
 // evict brings the store back under its bound: expired records go first,
 // then the live ones closest to expiry, plus a margin of about 1% of the
 // bound so that the next saves do not scan again.
-func (s *MemoryStore) evict() {
+func (s *Store) evict() {
 	s.evictMu.Lock()
 	defer s.evictMu.Unlock()
 	limit := int64(s.maxEntries)
 	if s.n.Load() <= limit {
 		return
 	}
-	now := time.Now().UnixNano()
+	now := s.now().UnixNano()
 	s.removeExpired(now)
 	excess := s.n.Load() - limit
 	if excess <= 0 {

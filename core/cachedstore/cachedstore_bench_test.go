@@ -1,4 +1,4 @@
-package core_test
+package cachedstore_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/cachedstore"
+	"github.com/sessionkit/sessionkit/core/record"
 	"github.com/sessionkit/sessionkit/core/storetest"
 )
 
@@ -72,8 +74,8 @@ func benchLoadParallel(b *testing.B, s core.Store) {
 	})
 }
 
-func benchCachedMemory(b *testing.B) *core.CachedStore {
-	c := core.NewCachedStore(core.NewMemoryStore(), core.WithCachedMaxStale(time.Hour))
+func benchCachedMemory(b *testing.B) *cachedstore.Store {
+	c := cachedstore.New(core.NewMemoryStore(), cachedstore.WithMaxStale(time.Hour))
 	b.Cleanup(func() { c.Close() })
 	return c
 }
@@ -96,7 +98,7 @@ func BenchmarkCachedStoreMemoryLoadParallel(b *testing.B) {
 // a memory backing store: the cache's own overhead on a miss.
 func BenchmarkCachedStoreMiss(b *testing.B) {
 	clk := newCachedClock()
-	c := core.NewCachedStore(core.NewMemoryStore(), core.WithCachedClock(clk.Now), core.WithCachedMaxStale(time.Nanosecond))
+	c := cachedstore.New(core.NewMemoryStore(), cachedstore.WithClock(clk.Now), cachedstore.WithMaxStale(time.Nanosecond))
 	b.Cleanup(func() { c.Close() })
 	key := cachedBenchKeys(1)[0]
 	cachedBenchFill(b, c, []string{key})
@@ -118,7 +120,7 @@ func BenchmarkCachedStoreSaveDeltaLoad(b *testing.B) {
 	key := cachedBenchKeys(1)[0]
 	cachedBenchFill(b, c, []string{key})
 	ctx := b.Context()
-	d := &core.Delta{Expiry: time.Now().Add(time.Hour), Set: storetest.Entries("user_id", "43")}
+	d := &record.Delta{Expiry: time.Now().Add(time.Hour), Set: storetest.Entries("user_id", "43")}
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := c.SaveDelta(ctx, key, d); err != nil {

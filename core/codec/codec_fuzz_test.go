@@ -1,4 +1,4 @@
-package core
+package codec
 
 import (
 	"bytes"
@@ -9,12 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 // fuzzCodec returns a codec with registered types, so that the fuzzer
 // reaches the JSON path too.
-func fuzzCodec() *BinaryCodec {
-	c := NewCodec()
+func fuzzCodec() *Binary {
+	c := New()
 	Register[codecUser](c, "user")
 	Register[*codecCart](c, "cart")
 	Register[codecRole](c, "role")
@@ -22,7 +24,7 @@ func fuzzCodec() *BinaryCodec {
 }
 
 // FuzzCodecDecode checks that Decode never panics and fails only with
-// ErrCorrupt, and that whatever it accepts encodes again, decodes to a
+// record.ErrCorrupt, and that whatever it accepts encodes again, decodes to a
 // value of the same type and encodes to the same bytes.
 //
 // The seed corpus lives in testdata/fuzz/FuzzCodecDecode: valid encodings
@@ -43,8 +45,8 @@ func FuzzCodecDecode(f *testing.F) {
 			t.Fatal("Decode modified its input")
 		}
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("Decode error %v does not wrap ErrCorrupt", err)
+			if !errors.Is(err, record.ErrCorrupt) {
+				t.Fatalf("Decode error %v does not wrap record.ErrCorrupt", err)
 			}
 			if v != nil {
 				t.Fatalf("Decode returned %#v with error %v", v, err)

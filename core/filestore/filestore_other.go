@@ -1,6 +1,6 @@
 //go:build !(darwin || dragonfly || freebsd || illumos || linux || netbsd || openbsd)
 
-package core
+package filestore
 
 import (
 	"errors"
@@ -8,12 +8,12 @@ import (
 	"runtime"
 )
 
-// fileFlock reports whether [FileStore] locks across processes with
+// fileFlock reports whether [Store] locks across processes with
 // flock(2). This platform has no flock in the standard library, so the
-// file store's locking is in-process only here (see [FileStore]).
+// file store's locking is in-process only here (see [Store]).
 const fileFlock = false
 
-// fileDirSync reports whether [FileStore] syncs its directory after a
+// fileDirSync reports whether [Store] syncs its directory after a
 // rename: Windows cannot sync a directory handle and Plan 9 and WebAssembly
 // hosts have no such notion, so there the rename alone is relied on.
 const fileDirSync = runtime.GOOS != "windows" && runtime.GOOS != "plan9" &&

@@ -1,4 +1,4 @@
-package core
+package codec
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 type codecCase struct {
@@ -100,7 +102,7 @@ func nest(depth int) any {
 
 func TestCodecRoundTrip(t *testing.T) {
 	t.Parallel()
-	c := NewCodec()
+	c := New()
 	for _, tc := range codecCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -129,7 +131,7 @@ func TestCodecRoundTrip(t *testing.T) {
 func TestCodecUnsupported(t *testing.T) {
 	t.Parallel()
 	type point struct{ X, Y int }
-	c := NewCodec()
+	c := New()
 	for _, v := range []any{
 		point{1, 2},
 		&point{},
@@ -154,7 +156,7 @@ func TestCodecUnsupported(t *testing.T) {
 
 func TestCodecLocalAndNamedZones(t *testing.T) {
 	t.Parallel()
-	c := NewCodec()
+	c := New()
 
 	now := time.Now()
 	b, err := c.Encode(nil, now)
@@ -190,7 +192,7 @@ func TestCodecLocalAndNamedZones(t *testing.T) {
 
 func TestCodecTruncated(t *testing.T) {
 	t.Parallel()
-	c := NewCodec()
+	c := New()
 	Register[codecUser](c, "user")
 	cases := append(codecCases(), codecCase{"registered", codecUser{ID: 7, Name: "Bob"}})
 	for _, tc := range cases {
@@ -200,13 +202,13 @@ func TestCodecTruncated(t *testing.T) {
 		}
 		for i := range len(b) {
 			v, err := c.Decode(b[:i])
-			if !errors.Is(err, ErrCorrupt) {
-				t.Errorf("%s: Decode of the first %d of %d bytes = %#v, %v; want ErrCorrupt", tc.name, i, len(b), v, err)
+			if !errors.Is(err, record.ErrCorrupt) {
+				t.Errorf("%s: Decode of the first %d of %d bytes = %#v, %v; want record.ErrCorrupt", tc.name, i, len(b), v, err)
 			}
 		}
 		trailing := append(b[:len(b):len(b)], 0)
-		if _, err := c.Decode(trailing); !errors.Is(err, ErrCorrupt) {
-			t.Errorf("%s: Decode with a trailing byte: %v, want ErrCorrupt", tc.name, err)
+		if _, err := c.Decode(trailing); !errors.Is(err, record.ErrCorrupt) {
+			t.Errorf("%s: Decode with a trailing byte: %v, want record.ErrCorrupt", tc.name, err)
 		}
 	}
 }
@@ -223,7 +225,7 @@ func uv(x uint64) string {
 
 func TestCodecCorrupt(t *testing.T) {
 	t.Parallel()
-	c := NewCodec()
+	c := New()
 	Register[codecUser](c, "user")
 	deep := ""
 	for range maxDepth + 1 {
@@ -260,8 +262,8 @@ func TestCodecCorrupt(t *testing.T) {
 		{"trailing bytes", string([]byte{tagNil, tagNil})},
 	} {
 		v, err := c.Decode([]byte(tc.data))
-		if !errors.Is(err, ErrCorrupt) {
-			t.Errorf("%s: Decode = %#v, %v; want ErrCorrupt", tc.name, v, err)
+		if !errors.Is(err, record.ErrCorrupt) {
+			t.Errorf("%s: Decode = %#v, %v; want record.ErrCorrupt", tc.name, v, err)
 		}
 	}
 }
@@ -279,13 +281,13 @@ func TestCodecDecodeAllocBound(t *testing.T) {
 		hostile = append(hostile, uv(uint64(size-len(hostile)-4))...)
 	}
 	hostile = append(hostile, make([]byte, size-len(hostile))...)
-	c := NewCodec()
+	c := New()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	_, err := c.Decode(hostile)
 	runtime.ReadMemStats(&after)
-	if !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("Decode: %v, want ErrCorrupt", err)
+	if !errors.Is(err, record.ErrCorrupt) {
+		t.Fatalf("Decode: %v, want record.ErrCorrupt", err)
 	}
 	// One []any of at most size elements of 16 bytes, plus small change.
 	if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(size*16+64<<10); got > limit {
@@ -295,7 +297,7 @@ func TestCodecDecodeAllocBound(t *testing.T) {
 
 func TestCodecTooDeepToEncode(t *testing.T) {
 	t.Parallel()
-	c := NewCodec()
+	c := New()
 	cyclic := []any{nil}
 	cyclic[0] = cyclic
 	self := map[string]any{}
@@ -310,7 +312,7 @@ func TestCodecTooDeepToEncode(t *testing.T) {
 
 func TestCodecDeterministic(t *testing.T) {
 	t.Parallel()
-	c := NewCodec()
+	c := New()
 	m := map[string]any{}
 	sm := map[string]string{}
 	for i := range 100 { // more keys than the sort buffer on the stack
@@ -336,7 +338,7 @@ func TestCodecDeterministic(t *testing.T) {
 
 func TestCodecDecodeDoesNotRetain(t *testing.T) {
 	t.Parallel()
-	c := NewCodec()
+	c := New()
 	want := []any{"text", []byte("bytes"), []string{"s"}, map[string]string{"k": "v"}}
 	b, err := c.Encode(nil, want)
 	if err != nil {
@@ -356,7 +358,7 @@ func TestCodecDecodeDoesNotRetain(t *testing.T) {
 
 func TestCodecEncodeAllocs(t *testing.T) {
 	// Not parallel: AllocsPerRun refuses to run in parallel tests.
-	c := NewCodec()
+	c := New()
 	v := typicalSession()
 	buf := make([]byte, 0, 1024)
 	allocs := testing.AllocsPerRun(100, func() {
@@ -385,7 +387,7 @@ type codecRole string
 
 func TestCodecRegistered(t *testing.T) {
 	t.Parallel()
-	c := NewCodec()
+	c := New()
 	Register[codecUser](c, "user")
 	Register[*codecCart](c, "cart")
 	Register[codecRole](c, "role")
@@ -423,15 +425,15 @@ func TestCodecRegistered(t *testing.T) {
 
 func TestCodecUnsupportedErrorNamesType(t *testing.T) {
 	t.Parallel()
-	_, err := NewCodec().Encode(nil, map[string]any{"u": codecUser{}})
-	if err == nil || !strings.Contains(err.Error(), "core.codecUser") || !strings.Contains(err.Error(), `"u"`) {
+	_, err := New().Encode(nil, map[string]any{"u": codecUser{}})
+	if err == nil || !strings.Contains(err.Error(), "codec.codecUser") || !strings.Contains(err.Error(), `"u"`) {
 		t.Fatalf("error %q does not name the type and where it is", err)
 	}
 }
 
 func TestCodecsAreIndependent(t *testing.T) {
 	t.Parallel()
-	a, b := NewCodec(), NewCodec()
+	a, b := New(), New()
 	Register[codecUser](a, "user")
 	Register[codecCart](b, "user") // same name, another type, another codec
 
@@ -442,8 +444,8 @@ func TestCodecsAreIndependent(t *testing.T) {
 	if _, err := b.Encode(nil, codecUser{ID: 1}); !errors.Is(err, ErrUnsupportedType) {
 		t.Fatalf("b encodes a type only a registered: %v", err)
 	}
-	if _, err := NewCodec().Decode(enc); !errors.Is(err, ErrCorrupt) || !errors.Is(err, ErrUnsupportedType) {
-		t.Fatalf("a fresh codec decoding a registered value: %v, want ErrCorrupt and ErrUnsupportedType", err)
+	if _, err := New().Decode(enc); !errors.Is(err, record.ErrCorrupt) || !errors.Is(err, ErrUnsupportedType) {
+		t.Fatalf("a fresh codec decoding a registered value: %v, want record.ErrCorrupt and ErrUnsupportedType", err)
 	}
 	// Names, not Go types, are what the bytes carry: b decodes "user" as
 	// its own type.
@@ -463,18 +465,18 @@ func TestRegisterPanics(t *testing.T) {
 	t.Parallel()
 	for name, f := range map[string]func(){
 		"name taken by another type": func() {
-			c := NewCodec()
+			c := New()
 			Register[codecUser](c, "x")
 			Register[codecCart](c, "x")
 		},
 		"type registered under another name": func() {
-			c := NewCodec()
+			c := New()
 			Register[codecUser](c, "x")
 			Register[codecUser](c, "y")
 		},
-		"empty name":     func() { Register[codecUser](NewCodec(), "") },
-		"interface type": func() { Register[error](NewCodec(), "err") },
-		"native type":    func() { Register[time.Time](NewCodec(), "time") },
+		"empty name":     func() { Register[codecUser](New(), "") },
+		"interface type": func() { Register[error](New(), "err") },
+		"native type":    func() { Register[time.Time](New(), "time") },
 		"nil codec":      func() { Register[codecUser](nil, "user") },
 	} {
 		func() {
@@ -490,7 +492,7 @@ func TestRegisterPanics(t *testing.T) {
 
 func TestRegisterWhileInUse(t *testing.T) {
 	t.Parallel()
-	c := NewCodec()
+	c := New()
 	Register[codecUser](c, "user")
 	enc, err := c.Encode(nil, codecUser{ID: 1})
 	if err != nil {

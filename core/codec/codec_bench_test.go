@@ -1,4 +1,4 @@
-package core
+package codec
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ func typicalSession() map[string]any {
 func BenchmarkCodecEncode(b *testing.B) {
 	v := typicalSession()
 	b.Run("binary", func(b *testing.B) {
-		c := NewCodec()
+		c := New()
 		buf := make([]byte, 0, 256)
 		b.ReportAllocs()
 		for b.Loop() {
@@ -69,7 +69,7 @@ func BenchmarkCodecEncode(b *testing.B) {
 func BenchmarkCodecDecode(b *testing.B) {
 	v := typicalSession()
 	b.Run("binary", func(b *testing.B) {
-		c := NewCodec()
+		c := New()
 		data, err := c.Encode(nil, v)
 		if err != nil {
 			b.Fatal(err)
@@ -115,7 +115,7 @@ func BenchmarkCodecDecode(b *testing.B) {
 // the manager does: one value per session key.
 func BenchmarkCodecEntries(b *testing.B) {
 	v := typicalSession()
-	c := NewCodec()
+	c := New()
 	b.Run("encode", func(b *testing.B) {
 		buf := make([]byte, 0, 256)
 		b.ReportAllocs()

@@ -1,4 +1,4 @@
-package core_test
+package memstore_test
 
 import (
 	"context"
@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
+	"github.com/sessionkit/sessionkit/core/record"
 	"github.com/sessionkit/sessionkit/core/storetest"
 )
 
-func newTestMemoryStore(t *testing.T, opts ...core.MemoryOption) *core.MemoryStore {
-	s := core.NewMemoryStore(opts...)
+func newTestMemoryStore(t *testing.T, opts ...memstore.Option) *memstore.Store {
+	s := memstore.New(opts...)
 	t.Cleanup(func() { s.Close() })
 	return s
 }
@@ -22,15 +24,15 @@ func newTestMemoryStore(t *testing.T, opts ...core.MemoryOption) *core.MemorySto
 func TestMemoryStoreConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) core.Store {
-		return newTestMemoryStore(t, core.WithMemoryCleanupInterval(50*time.Millisecond))
+		return newTestMemoryStore(t, memstore.WithCleanupInterval(50*time.Millisecond))
 	})
 }
 
 func TestMemoryStoreConformanceBounded(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) core.Store {
-		return newTestMemoryStore(t, core.WithMemoryShards(1), core.WithMemoryMaxEntries(1000),
-			core.WithMemoryMaxRecordSize(1<<20), core.WithMemoryCleanupInterval(0))
+		return newTestMemoryStore(t, memstore.WithShards(1), memstore.WithMaxEntries(1000),
+			memstore.WithMaxRecordSize(1<<20), memstore.WithCleanupInterval(0))
 	})
 }
 
@@ -49,7 +51,7 @@ func memSweepers() int {
 func TestMemoryStoreCloseStopsSweeper(t *testing.T) {
 	// Not parallel: it counts sweeper goroutines of the whole process.
 	before := memSweepers()
-	s := core.NewMemoryStore(core.WithMemoryCleanupInterval(time.Millisecond))
+	s := memstore.New(memstore.WithCleanupInterval(time.Millisecond))
 	// waitFor polls the count of sweepers until ok accepts it.
 	waitFor := func(ok func(n int) bool) int {
 		n := memSweepers()
@@ -72,7 +74,7 @@ func TestMemoryStoreCloseStopsSweeper(t *testing.T) {
 	}
 
 	before = memSweepers()
-	s = core.NewMemoryStore(core.WithMemoryCleanupInterval(0))
+	s = memstore.New(memstore.WithCleanupInterval(0))
 	if got := memSweepers(); got != before {
 		t.Errorf("WithMemoryCleanupInterval(0) started a sweeper")
 	}
@@ -81,7 +83,7 @@ func TestMemoryStoreCloseStopsSweeper(t *testing.T) {
 
 func TestMemoryStoreSweeperRemovesExpired(t *testing.T) {
 	t.Parallel()
-	s := newTestMemoryStore(t, core.WithMemoryCleanupInterval(20*time.Millisecond))
+	s := newTestMemoryStore(t, memstore.WithCleanupInterval(20*time.Millisecond))
 	ctx := t.Context()
 	soon := time.Now().Add(100 * time.Millisecond)
 	if err := s.Save(ctx, "k", storetest.Record(soon, "a", "1"), soon); err != nil {
@@ -97,7 +99,7 @@ func TestMemoryStoreSweeperRemovesExpired(t *testing.T) {
 func TestMemoryStoreEviction(t *testing.T) {
 	t.Parallel()
 	const bound = 10
-	s := newTestMemoryStore(t, core.WithMemoryMaxEntries(bound), core.WithMemoryCleanupInterval(0))
+	s := newTestMemoryStore(t, memstore.WithMaxEntries(bound), memstore.WithCleanupInterval(0))
 	ctx := t.Context()
 	base := time.Now().Add(time.Hour)
 	save := func(key string, exp time.Time) {
@@ -157,7 +159,7 @@ func TestMemoryStoreEviction(t *testing.T) {
 	}
 
 	// SaveDelta creating a session counts too.
-	err := s.SaveDelta(ctx, "delta", &core.Delta{Create: true, Header: storetest.Header(false, base), Expiry: base.Add(3 * time.Hour)})
+	err := s.SaveDelta(ctx, "delta", &record.Delta{Create: true, Header: storetest.Header(false, base), Expiry: base.Add(3 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +170,7 @@ func TestMemoryStoreEviction(t *testing.T) {
 
 func TestMemoryStoreMaxRecordSize(t *testing.T) {
 	t.Parallel()
-	s := newTestMemoryStore(t, core.WithMemoryMaxRecordSize(100))
+	s := newTestMemoryStore(t, memstore.WithMaxRecordSize(100))
 	ctx := t.Context()
 	exp := time.Now().Add(time.Hour)
 	err := s.Save(ctx, "k", storetest.Record(exp, "v", strings.Repeat("x", 100)), exp)
@@ -178,7 +180,7 @@ func TestMemoryStoreMaxRecordSize(t *testing.T) {
 	if err := s.Save(ctx, "k", storetest.Record(exp, "v", "small"), exp); err != nil {
 		t.Fatalf("Save of a small record: %v", err)
 	}
-	err = s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: storetest.Entries("big", strings.Repeat("x", 100))})
+	err = s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("big", strings.Repeat("x", 100))})
 	if !errors.Is(err, core.ErrTooLarge) {
 		t.Errorf("SaveDelta growing past the limit: %v, want ErrTooLarge", err)
 	}
@@ -191,9 +193,9 @@ func TestMemoryStoreMaxRecordSize(t *testing.T) {
 func TestMemoryStoreOptionsPanic(t *testing.T) {
 	t.Parallel()
 	for name, f := range map[string]func(){
-		"WithMemoryMaxEntries(-1)":    func() { core.WithMemoryMaxEntries(-1) },
-		"WithMemoryMaxRecordSize(-1)": func() { core.WithMemoryMaxRecordSize(-1) },
-		"WithMemoryShards(0)":         func() { core.WithMemoryShards(0) },
+		"WithMemoryMaxEntries(-1)":    func() { memstore.WithMaxEntries(-1) },
+		"WithMemoryMaxRecordSize(-1)": func() { memstore.WithMaxRecordSize(-1) },
+		"WithMemoryShards(0)":         func() { memstore.WithShards(0) },
 	} {
 		func() {
 			defer func() {
@@ -224,8 +226,8 @@ func TestMemoryStoreLoadDoesNotAllocate(t *testing.T) {
 	}
 }
 
-func benchStore(b *testing.B) (*core.MemoryStore, string, time.Time) {
-	s := core.NewMemoryStore()
+func benchStore(b *testing.B) (*memstore.Store, string, time.Time) {
+	s := memstore.New()
 	b.Cleanup(func() { s.Close() })
 	exp := time.Now().Add(time.Hour)
 	key := strings.Repeat("ab", 32)
@@ -262,7 +264,7 @@ func BenchmarkMemoryStoreSave(b *testing.B) {
 func BenchmarkMemoryStoreSaveDelta(b *testing.B) {
 	s, key, exp := benchStore(b)
 	ctx := b.Context()
-	d := &core.Delta{Expiry: exp, Set: storetest.Entries("user_id", "43")}
+	d := &record.Delta{Expiry: exp, Set: storetest.Entries("user_id", "43")}
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := s.SaveDelta(ctx, key, d); err != nil {
@@ -283,12 +285,12 @@ func BenchmarkMemoryStoreTouch(b *testing.B) {
 }
 
 func ExampleNewMemoryStore() {
-	s := core.NewMemoryStore(core.WithMemoryMaxEntries(100_000), core.WithMemoryCleanupInterval(time.Minute))
+	s := memstore.New(memstore.WithMaxEntries(100_000), memstore.WithCleanupInterval(time.Minute))
 	defer s.Close()
 
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
-	_ = s.Save(ctx, "key", core.NewRecordHeader(false, time.Now(), exp), exp)
+	_ = s.Save(ctx, "key", record.NewHeader(false, time.Now(), exp), exp)
 	n, _ := s.Count(ctx)
 	fmt.Println(n)
 	// Output: 1

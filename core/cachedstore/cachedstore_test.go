@@ -1,4 +1,4 @@
-package core_test
+package cachedstore_test
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/cachedstore"
+	"github.com/sessionkit/sessionkit/core/record"
 	"github.com/sessionkit/sessionkit/core/storetest"
 )
 
@@ -41,7 +43,7 @@ func (p *cachedPlainStore) Load(ctx context.Context, key string) ([]byte, bool, 
 	r, ok := p.m[key]
 	p.mu.Unlock()
 	now := time.Now()
-	if !ok || !r.expiry.After(now) || !core.RecordLive(r.data, now) {
+	if !ok || !r.expiry.After(now) || !record.Live(r.data, now) {
 		return nil, false, nil
 	}
 	return r.data, true, nil
@@ -84,9 +86,9 @@ func newCachedClock() *cachedClock {
 func (c *cachedClock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
 func (c *cachedClock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
-func newTestCachedStore(t testing.TB, backing core.Store, opts ...core.CachedOption) *core.CachedStore {
+func newTestCachedStore(t testing.TB, backing core.Store, opts ...cachedstore.Option) *cachedstore.Store {
 	t.Helper()
-	c := core.NewCachedStore(backing, opts...)
+	c := cachedstore.New(backing, opts...)
 	t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -123,7 +125,7 @@ func cachedSave(t *testing.T, s core.Store, key string, data []byte, exp time.Ti
 
 // cachedWantStats fails t unless the hits and misses counted since before
 // are the given numbers.
-func cachedWantStats(t *testing.T, c *core.CachedStore, before core.CachedStats, hits, misses uint64) {
+func cachedWantStats(t *testing.T, c *cachedstore.Store, before cachedstore.Stats, hits, misses uint64) {
 	t.Helper()
 	now := c.Stats()
 	if h, m := now.Hits-before.Hits, now.Misses-before.Misses; h != hits || m != misses {
@@ -141,7 +143,7 @@ func TestCachedStoreConformance(t *testing.T) {
 func TestCachedStoreConformanceTinyCache(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) core.Store {
-		return newTestCachedStore(t, core.NewMemoryStore(), core.WithCachedMaxEntries(2), core.WithCachedMaxStale(20*time.Millisecond))
+		return newTestCachedStore(t, core.NewMemoryStore(), cachedstore.WithMaxEntries(2), cachedstore.WithMaxStale(20*time.Millisecond))
 	})
 }
 
@@ -161,7 +163,7 @@ func TestCachedStoreOwnWritesSeenAtOnce(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			clk := newCachedClock()
-			c := newTestCachedStore(t, backing(), core.WithCachedClock(clk.Now), core.WithCachedMaxStale(time.Hour))
+			c := newTestCachedStore(t, backing(), cachedstore.WithClock(clk.Now), cachedstore.WithMaxStale(time.Hour))
 			ctx := t.Context()
 			exp := time.Now().Add(time.Hour)
 
@@ -175,7 +177,7 @@ func TestCachedStoreOwnWritesSeenAtOnce(t *testing.T) {
 			cachedSave(t, c, "k", r2, exp)
 			cachedWant(t, c, "k", r2)
 
-			if err := c.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: storetest.Entries("b", "3")}); err != nil {
+			if err := c.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("b", "3")}); err != nil {
 				t.Fatalf("SaveDelta: %v", err)
 			}
 			before = c.Stats()
@@ -199,7 +201,7 @@ func TestCachedStoreOwnWritesSeenAtOnce(t *testing.T) {
 
 			// A failed delta drops the copy too.
 			cachedSave(t, c, "k", r1, exp)
-			create := &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}
+			create := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}
 			if err := c.SaveDelta(ctx, "k", create); !errors.Is(err, core.ErrSessionExists) {
 				t.Fatalf("SaveDelta (create over a live record): %v, want ErrSessionExists", err)
 			}
@@ -217,7 +219,7 @@ func TestCachedStoreStalenessBound(t *testing.T) {
 	clk := newCachedClock()
 	mem := core.NewMemoryStore()
 	t.Cleanup(func() { mem.Close() })
-	c := newTestCachedStore(t, mem, core.WithCachedClock(clk.Now), core.WithCachedMaxStale(bound), core.WithCachedCloseBacking(false))
+	c := newTestCachedStore(t, mem, cachedstore.WithClock(clk.Now), cachedstore.WithMaxStale(bound), cachedstore.WithCloseBacking(false))
 	ctx := t.Context()
 	exp := time.Now().Add(time.Hour)
 
@@ -259,7 +261,7 @@ func TestCachedStoreStalenessBound(t *testing.T) {
 func TestCachedStoreRespectsExpiry(t *testing.T) {
 	t.Parallel()
 	clk := newCachedClock()
-	c := newTestCachedStore(t, core.NewMemoryStore(), core.WithCachedClock(clk.Now), core.WithCachedMaxStale(time.Hour))
+	c := newTestCachedStore(t, core.NewMemoryStore(), cachedstore.WithClock(clk.Now), cachedstore.WithMaxStale(time.Hour))
 	ctx := t.Context()
 
 	exp := clk.Now().Add(time.Second)
@@ -292,7 +294,7 @@ func TestCachedStoreSizeBound(t *testing.T) {
 	t.Parallel()
 	t.Run("entries", func(t *testing.T) {
 		t.Parallel()
-		c := newTestCachedStore(t, core.NewMemoryStore(), core.WithCachedMaxEntries(3))
+		c := newTestCachedStore(t, core.NewMemoryStore(), cachedstore.WithMaxEntries(3))
 		exp := time.Now().Add(time.Hour)
 		recs := map[string][]byte{}
 		for _, k := range []string{"k1", "k2", "k3"} {
@@ -321,7 +323,7 @@ func TestCachedStoreSizeBound(t *testing.T) {
 		exp := time.Now().Add(time.Hour)
 		small := storetest.Record(exp, "v", strings.Repeat("s", 100))
 		big := storetest.Record(exp, "v", strings.Repeat("b", 10_000))
-		c := newTestCachedStore(t, core.NewMemoryStore(), core.WithCachedMaxBytes(1000))
+		c := newTestCachedStore(t, core.NewMemoryStore(), cachedstore.WithMaxBytes(1000))
 		for i := range 20 {
 			cachedSave(t, c, fmt.Sprint("s", i), small, exp)
 		}
@@ -364,22 +366,22 @@ func TestCachedStoreLoadInvalidateRace(t *testing.T) {
 	old := storetest.Record(exp, "v", "old")
 	writes := []struct {
 		name string
-		fn   func(ctx context.Context, c *core.CachedStore) error
+		fn   func(ctx context.Context, c *cachedstore.Store) error
 		want []byte // nil: missing
 	}{
-		{"Save", func(ctx context.Context, c *core.CachedStore) error {
+		{"Save", func(ctx context.Context, c *cachedstore.Store) error {
 			return c.Save(ctx, "k", storetest.Record(exp, "v", "new"), exp)
 		}, storetest.Record(exp, "v", "new")},
-		{"SaveDelta", func(ctx context.Context, c *core.CachedStore) error {
-			return c.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: storetest.Entries("v", "new")})
+		{"SaveDelta", func(ctx context.Context, c *cachedstore.Store) error {
+			return c.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("v", "new")})
 		}, storetest.Record(exp, "v", "new")},
-		{"Touch", func(ctx context.Context, c *core.CachedStore) error {
+		{"Touch", func(ctx context.Context, c *cachedstore.Store) error {
 			return c.Touch(ctx, "k", exp.Add(time.Hour))
 		}, storetest.Record(exp.Add(time.Hour), "v", "old")},
-		{"Delete", func(ctx context.Context, c *core.CachedStore) error {
+		{"Delete", func(ctx context.Context, c *cachedstore.Store) error {
 			return c.Delete(ctx, "k")
 		}, nil},
-		{"Clear", func(ctx context.Context, c *core.CachedStore) error {
+		{"Clear", func(ctx context.Context, c *cachedstore.Store) error {
 			return c.Clear(ctx)
 		}, nil},
 	}
@@ -389,7 +391,7 @@ func TestCachedStoreLoadInvalidateRace(t *testing.T) {
 			mem := core.NewMemoryStore()
 			t.Cleanup(func() { mem.Close() })
 			gate := &cachedGateStore{MemoryStore: mem, loaded: make(chan struct{}), release: make(chan struct{})}
-			c := newTestCachedStore(t, gate, core.WithCachedMaxStale(time.Hour))
+			c := newTestCachedStore(t, gate, cachedstore.WithMaxStale(time.Hour))
 			ctx := t.Context()
 			cachedSave(t, mem, "k", old, exp)
 
@@ -431,7 +433,7 @@ func TestCachedStoreConcurrentUseStaysCoherent(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			b := backing()
-			c := newTestCachedStore(t, b, core.WithCachedMaxStale(time.Hour), core.WithCachedMaxEntries(4))
+			c := newTestCachedStore(t, b, cachedstore.WithMaxStale(time.Hour), cachedstore.WithMaxEntries(4))
 			ctx := t.Context()
 			exp := time.Now().Add(time.Hour)
 			keys := []string{"a", "b", "c", "d", "e", "f"}
@@ -446,7 +448,7 @@ func TestCachedStoreConcurrentUseStaysCoherent(t *testing.T) {
 						case 0:
 							err = c.Save(ctx, k, storetest.Record(exp, "v", fmt.Sprint(g, i)), exp)
 						case 1:
-							err = c.SaveDelta(ctx, k, &core.Delta{Expiry: exp, Set: storetest.Entries("d", fmt.Sprint(g, i))})
+							err = c.SaveDelta(ctx, k, &record.Delta{Expiry: exp, Set: storetest.Entries("d", fmt.Sprint(g, i))})
 							if errors.Is(err, core.ErrSessionGone) {
 								err = nil
 							}
@@ -482,7 +484,7 @@ func TestCachedStoreConcurrentUseStaysCoherent(t *testing.T) {
 
 func TestCachedStoreCapabilities(t *testing.T) {
 	t.Parallel()
-	var s core.Store = core.NewCachedStore(newCachedPlainStore())
+	var s core.Store = cachedstore.New(newCachedPlainStore())
 	for name, ok := range map[string]bool{
 		"DeltaStore":   cachedIs[core.DeltaStore](s),
 		"TouchStore":   cachedIs[core.TouchStore](s),
@@ -555,11 +557,11 @@ func TestCachedStoreCapabilities(t *testing.T) {
 		unsupported("Cleanup", err)
 
 		// Delta and touch fall back, and the TTL helper reads the header.
-		create := &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("a", "1")}
+		create := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("a", "1")}
 		if err := c.SaveDelta(ctx, "k", create); err != nil {
 			t.Fatalf("SaveDelta (create): %v", err)
 		}
-		if err := c.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: storetest.Entries("b", "2")}); err != nil {
+		if err := c.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("b", "2")}); err != nil {
 			t.Fatalf("SaveDelta: %v", err)
 		}
 		later := exp.Add(time.Hour)
@@ -585,7 +587,7 @@ func TestCachedStoreClose(t *testing.T) {
 	r := storetest.Record(exp, "a", "1")
 
 	mem := core.NewMemoryStore()
-	c := core.NewCachedStore(mem)
+	c := cachedstore.New(mem)
 	cachedSave(t, c, "k", r, exp)
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -596,7 +598,7 @@ func TestCachedStoreClose(t *testing.T) {
 
 	mem = core.NewMemoryStore()
 	t.Cleanup(func() { mem.Close() })
-	c = core.NewCachedStore(mem, core.WithCachedCloseBacking(false))
+	c = cachedstore.New(mem, cachedstore.WithCloseBacking(false))
 	cachedSave(t, c, "k", r, exp)
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -619,7 +621,7 @@ func (cachedCloseErrStore) Close() error { return errCachedClose }
 
 func TestCachedStoreCloseReportsBackingError(t *testing.T) {
 	t.Parallel()
-	c := core.NewCachedStore(cachedCloseErrStore{newCachedPlainStore()})
+	c := cachedstore.New(cachedCloseErrStore{newCachedPlainStore()})
 	for i := range 2 {
 		if err := c.Close(); !errors.Is(err, errCachedClose) {
 			t.Errorf("Close #%d: %v, want the backing store's error", i+1, err)
@@ -646,12 +648,12 @@ func TestCachedStoreHitDoesNotAllocate(t *testing.T) {
 func TestCachedStoreOptionsPanic(t *testing.T) {
 	t.Parallel()
 	for name, f := range map[string]func(){
-		"WithCachedMaxStale(0)":       func() { core.WithCachedMaxStale(0) },
-		"WithCachedMaxStale(-1s)":     func() { core.WithCachedMaxStale(-time.Second) },
-		"WithCachedMaxEntries(-1)":    func() { core.WithCachedMaxEntries(-1) },
-		"WithCachedMaxBytes(-1)":      func() { core.WithCachedMaxBytes(-1) },
-		"WithCachedClock(nil)":        func() { core.WithCachedClock(nil) },
-		"NewCachedStore(nil backing)": func() { core.NewCachedStore(nil) },
+		"WithCachedMaxStale(0)":       func() { cachedstore.WithMaxStale(0) },
+		"WithCachedMaxStale(-1s)":     func() { cachedstore.WithMaxStale(-time.Second) },
+		"WithCachedMaxEntries(-1)":    func() { cachedstore.WithMaxEntries(-1) },
+		"WithCachedMaxBytes(-1)":      func() { cachedstore.WithMaxBytes(-1) },
+		"WithCachedClock(nil)":        func() { cachedstore.WithClock(nil) },
+		"NewCachedStore(nil backing)": func() { cachedstore.New(nil) },
 	} {
 		func() {
 			defer func() {
@@ -679,7 +681,7 @@ func TestCachedStoreFallbackSerializesKey(t *testing.T) {
 	c := newTestCachedStore(t, cachedSlowStore{newCachedPlainStore()})
 	ctx := t.Context()
 	exp := time.Now().Add(time.Hour)
-	create := &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}
+	create := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}
 	if err := c.SaveDelta(ctx, "k", create); err != nil {
 		t.Fatalf("SaveDelta (create): %v", err)
 	}
@@ -687,7 +689,7 @@ func TestCachedStoreFallbackSerializesKey(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			if err := c.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: storetest.Entries(fmt.Sprint("g", i), "x")}); err != nil {
+			if err := c.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries(fmt.Sprint("g", i), "x")}); err != nil {
 				t.Error(err)
 			}
 		})
@@ -717,7 +719,7 @@ func TestCachedStoreDeltaOnStaleCopy(t *testing.T) {
 	clk := newCachedClock()
 	backing := core.NewMemoryStore()
 	t.Cleanup(func() { backing.Close() })
-	c := newTestCachedStore(t, backing, core.WithCachedClock(clk.Now), core.WithCachedMaxStale(time.Minute))
+	c := newTestCachedStore(t, backing, cachedstore.WithClock(clk.Now), cachedstore.WithMaxStale(time.Minute))
 	ctx := t.Context()
 	exp := time.Now().Add(time.Hour)
 
@@ -726,7 +728,7 @@ func TestCachedStoreDeltaOnStaleCopy(t *testing.T) {
 	clk.Add(30 * time.Second)
 	// Another process adds b.
 	cachedSave(t, backing, "k", storetest.Record(exp, "a", "1", "b", "2"), exp)
-	if err := c.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: storetest.Entries("c", "3")}); err != nil {
+	if err := c.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("c", "3")}); err != nil {
 		t.Fatal(err)
 	}
 	// The copy misses b until a minute after t0, not after the delta.
@@ -736,7 +738,7 @@ func TestCachedStoreDeltaOnStaleCopy(t *testing.T) {
 
 	// A new session is cached as written.
 	before := c.Stats()
-	d := &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("x", "1")}
+	d := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("x", "1")}
 	if err := c.SaveDelta(ctx, "new", d); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package core
+package filestore
 
 import (
 	"context"
@@ -15,17 +15,20 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 // Defaults of the file store.
 const (
-	// DefaultFileCleanupInterval is how often a [FileStore] removes expired
-	// records in the background unless [WithFileCleanupInterval] says
+	// DefaultCleanupInterval is how often a [Store] removes expired
+	// records in the background unless [WithCleanupInterval] says
 	// otherwise.
-	DefaultFileCleanupInterval = 5 * time.Minute
-	// DefaultFileMaxSize is the largest record, in bytes, a [FileStore]
-	// accepts unless [WithFileMaxSize] says otherwise: 4 MiB.
-	DefaultFileMaxSize = 4 << 20
+	DefaultCleanupInterval = 5 * time.Minute
+	// DefaultMaxSize is the largest record, in bytes, a [Store]
+	// accepts unless [WithMaxSize] says otherwise: 4 MiB.
+	DefaultMaxSize = 4 << 20
 )
 
 // File layout, version 1. The session file of a key is named by the
@@ -54,9 +57,9 @@ const (
 	fileStaleTemp = time.Minute
 )
 
-// FileStore is a [Store] that keeps one file per session in a directory.
-// It implements every optional capability: [DeltaStore], [TouchStore],
-// [TTLStore], [IterStore], [CountStore], [ClearStore], [CleanupStore] and
+// Store is a [core.Store] that keeps one file per session in a directory.
+// It implements every optional capability: [core.DeltaStore], [core.TouchStore],
+// [core.TTLStore], [core.IterStore], [core.CountStore], [core.ClearStore], [core.CleanupStore] and
 // [io.Closer].
 //
 // Every write goes to a temp file in the directory, which is synced and
@@ -83,8 +86,8 @@ const (
 // Do not delete or edit the files in the directory while stores use it;
 // Clear and Cleanup are the ways to remove sessions.
 //
-// A FileStore is safe for concurrent use by multiple goroutines.
-type FileStore struct {
+// A Store is safe for concurrent use by multiple goroutines.
+type Store struct {
 	dir     string
 	dirFile *os.File // kept open to sync the directory; nil where unsupported
 	maxSize int
@@ -109,41 +112,41 @@ type fileShard struct {
 }
 
 var (
-	_ DeltaStore   = (*FileStore)(nil)
-	_ TouchStore   = (*FileStore)(nil)
-	_ TTLStore     = (*FileStore)(nil)
-	_ IterStore    = (*FileStore)(nil)
-	_ CountStore   = (*FileStore)(nil)
-	_ ClearStore   = (*FileStore)(nil)
-	_ CleanupStore = (*FileStore)(nil)
-	_ io.Closer    = (*FileStore)(nil)
+	_ core.DeltaStore   = (*Store)(nil)
+	_ core.TouchStore   = (*Store)(nil)
+	_ core.TTLStore     = (*Store)(nil)
+	_ core.IterStore    = (*Store)(nil)
+	_ core.CountStore   = (*Store)(nil)
+	_ core.ClearStore   = (*Store)(nil)
+	_ core.CleanupStore = (*Store)(nil)
+	_ io.Closer         = (*Store)(nil)
 )
 
-// FileOption configures a [FileStore]; pass options to [NewFileStore].
-type FileOption func(*fileConfig)
+// Option configures a [Store]; pass options to [New].
+type Option func(*config)
 
-type fileConfig struct {
+type config struct {
 	interval time.Duration
 	maxSize  int
 }
 
-// WithFileCleanupInterval sets how often the store removes expired records,
+// WithCleanupInterval sets how often the store removes expired records,
 // unparsable session files and stale temp files in the background. Zero
 // disables the background sweeper (call Cleanup yourself); a negative value
-// makes [NewFileStore] fail. Default: [DefaultFileCleanupInterval] (5
+// makes [New] fail. Default: [DefaultCleanupInterval] (5
 // minutes).
-func WithFileCleanupInterval(d time.Duration) FileOption {
-	return func(c *fileConfig) { c.interval = d }
+func WithCleanupInterval(d time.Duration) Option {
+	return func(c *config) { c.interval = d }
 }
 
-// WithFileMaxSize sets the largest record, in bytes, the store accepts;
-// larger ones are refused with an error wrapping [ErrTooLarge]. A value
-// below 1 makes [NewFileStore] fail. Default: [DefaultFileMaxSize] (4 MiB).
-func WithFileMaxSize(n int) FileOption {
-	return func(c *fileConfig) { c.maxSize = n }
+// WithMaxSize sets the largest record, in bytes, the store accepts;
+// larger ones are refused with an error wrapping [core.ErrTooLarge]. A value
+// below 1 makes [New] fail. Default: [DefaultMaxSize] (4 MiB).
+func WithMaxSize(n int) Option {
+	return func(c *config) { c.maxSize = n }
 }
 
-// NewFileStore returns a store keeping its sessions in dir. The directory
+// New returns a store keeping its sessions in dir. The directory
 // is created with mode 0700 (and its missing parents too) when it does not
 // exist. On Unix systems an existing directory writable by group or others,
 // or owned by another user, is refused: anyone who can write there could
@@ -151,47 +154,47 @@ func WithFileMaxSize(n int) FileOption {
 // empty or names something other than a directory, or when an option is
 // invalid.
 //
-// The store starts a background sweeper (see [WithFileCleanupInterval]);
+// The store starts a background sweeper (see [WithCleanupInterval]);
 // call Close to stop it.
-func NewFileStore(dir string, opts ...FileOption) (*FileStore, error) {
-	cfg := fileConfig{interval: DefaultFileCleanupInterval, maxSize: DefaultFileMaxSize}
+func New(dir string, opts ...Option) (*Store, error) {
+	cfg := config{interval: DefaultCleanupInterval, maxSize: DefaultMaxSize}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
 		}
 	}
 	if cfg.interval < 0 {
-		return nil, fmt.Errorf("core: file store: negative cleanup interval %v", cfg.interval)
+		return nil, fmt.Errorf("filestore: WithCleanupInterval(%v): negative interval", cfg.interval)
 	}
 	if cfg.maxSize < 1 {
-		return nil, fmt.Errorf("core: file store: max size %d is not positive", cfg.maxSize)
+		return nil, fmt.Errorf("filestore: WithMaxSize(%d): not positive", cfg.maxSize)
 	}
 	if dir == "" {
-		return nil, errors.New("core: file store: empty directory name")
+		return nil, errors.New("filestore: empty directory name")
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, fmt.Errorf("core: file store: %w", err)
+		return nil, fmt.Errorf("filestore: %w", err)
 	}
 	switch fi, err := os.Stat(abs); {
 	case err == nil && !fi.IsDir():
-		return nil, fmt.Errorf("core: file store: %s is not a directory", abs)
+		return nil, fmt.Errorf("filestore: %s is not a directory", abs)
 	case errors.Is(err, fs.ErrNotExist):
 		if err := os.MkdirAll(abs, 0o700); err != nil {
-			return nil, fmt.Errorf("core: file store: %w", err)
+			return nil, fmt.Errorf("filestore: %w", err)
 		}
 	case err != nil:
-		return nil, fmt.Errorf("core: file store: %w", err)
+		return nil, fmt.Errorf("filestore: %w", err)
 	}
 	fi, err := os.Stat(abs)
 	if err != nil {
-		return nil, fmt.Errorf("core: file store: %w", err)
+		return nil, fmt.Errorf("filestore: %w", err)
 	}
 	if err := checkFileDir(abs, fi); err != nil {
 		return nil, err
 	}
 
-	s := &FileStore{
+	s := &Store{
 		dir:       abs,
 		maxSize:   cfg.maxSize,
 		stop:      make(chan struct{}),
@@ -199,7 +202,7 @@ func NewFileStore(dir string, opts ...FileOption) (*FileStore, error) {
 	}
 	if fileDirSync {
 		if s.dirFile, err = os.Open(abs); err != nil {
-			return nil, fmt.Errorf("core: file store: %w", err)
+			return nil, fmt.Errorf("filestore: %w", err)
 		}
 	}
 	s.sweepCtx, s.sweepCancel = context.WithCancel(context.Background())
@@ -212,9 +215,9 @@ func NewFileStore(dir string, opts ...FileOption) (*FileStore, error) {
 }
 
 // Dir returns the absolute path of the store's directory.
-func (s *FileStore) Dir() string { return s.dir }
+func (s *Store) Dir() string { return s.dir }
 
-func (s *FileStore) sweep(every time.Duration) {
+func (s *Store) sweep(every time.Duration) {
 	defer close(s.sweepDone)
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -232,8 +235,8 @@ func (s *FileStore) sweep(every time.Duration) {
 
 // Close stops the background sweeper, waits for the operations in flight
 // and releases the lock files. Later calls of every method return an error
-// wrapping [ErrClosed]; closing twice is a no-op returning nil.
-func (s *FileStore) Close() error {
+// wrapping [core.ErrClosed]; closing twice is a no-op returning nil.
+func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed.Load() {
 		s.mu.Unlock()
@@ -258,31 +261,31 @@ func (s *FileStore) Close() error {
 		errs = append(errs, s.dirFile.Close())
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("core: file store: close: %w", err)
+		return fmt.Errorf("filestore: close: %w", err)
 	}
 	return nil
 }
 
 // begin registers an operation, failing when ctx is done or the store is
 // closed. Every successful begin is paired with end.
-func (s *FileStore) begin(ctx context.Context, op string) error {
+func (s *Store) begin(ctx context.Context, op string) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("core: file store: %s: %w", op, err)
+		return fmt.Errorf("filestore: %s: %w", op, err)
 	}
 	s.mu.Lock()
 	if s.closed.Load() {
 		s.mu.Unlock()
-		return fmt.Errorf("core: file store: %s: %w", op, ErrClosed)
+		return fmt.Errorf("filestore: %s: %w", op, core.ErrClosed)
 	}
 	s.active.Add(1)
 	s.mu.Unlock()
 	return nil
 }
 
-func (s *FileStore) end() { s.active.Done() }
+func (s *Store) end() { s.active.Done() }
 
 func fileErr(op string, err error) error {
-	return fmt.Errorf("core: file store: %s: %w", op, err)
+	return fmt.Errorf("filestore: %s: %w", op, err)
 }
 
 // fileName returns the name of the session file of key and the index of
@@ -350,7 +353,7 @@ func parseSessionFile(buf []byte) (sessionFile, bool) {
 // live reports whether the file's own expiry and its record's header
 // expiry are both after now.
 func (f *sessionFile) live(now time.Time) bool {
-	return (f.expiry.IsZero() || f.expiry.After(now)) && RecordLive(f.data, now)
+	return (f.expiry.IsZero() || f.expiry.After(now)) && record.Live(f.data, now)
 }
 
 func encodeSessionFile(key string, expiry time.Time, data []byte) []byte {
@@ -368,7 +371,7 @@ func encodeSessionFile(key string, expiry time.Time, data []byte) []byte {
 // file, or larger than any file the store writes: such a file is treated
 // as corrupt (Cleanup removes the entry itself), never followed, waited on
 // or read beyond the bound. err reports other failures.
-func (s *FileStore) read(name string) (f sessionFile, ok bool, err error) {
+func (s *Store) read(name string) (f sessionFile, ok bool, err error) {
 	fd, err := os.OpenFile(filepath.Join(s.dir, name), os.O_RDONLY|fileOpenFlags, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || isSymlinkErr(err) {
@@ -398,7 +401,7 @@ func (s *FileStore) read(name string) (f sessionFile, ok bool, err error) {
 
 // readKey reads the session of key and reports whether it holds a live
 // record of that very key at now.
-func (s *FileStore) readKey(name, key string, now time.Time) (sessionFile, bool, error) {
+func (s *Store) readKey(name, key string, now time.Time) (sessionFile, bool, error) {
 	f, ok, err := s.read(name)
 	if err != nil || !ok || string(f.key) != key || !f.live(now) {
 		return sessionFile{}, false, err
@@ -408,7 +411,7 @@ func (s *FileStore) readKey(name, key string, now time.Time) (sessionFile, bool,
 
 // write replaces the file name with buf: temp file, sync, rename, sync of
 // the directory. The caller holds the shard lock of name.
-func (s *FileStore) write(name string, buf []byte) error {
+func (s *Store) write(name string, buf []byte) error {
 	tmp, err := os.CreateTemp(s.dir, fileTempPrefix+"*")
 	if err != nil {
 		return err
@@ -430,7 +433,7 @@ func (s *FileStore) write(name string, buf []byte) error {
 	return s.syncDir()
 }
 
-func (s *FileStore) syncDir() error {
+func (s *Store) syncDir() error {
 	if s.dirFile == nil {
 		return nil
 	}
@@ -439,7 +442,7 @@ func (s *FileStore) syncDir() error {
 
 // lock takes the shard lock i: the in-process mutex, then the flock on the
 // shard's lock file where the platform has one.
-func (s *FileStore) lock(i byte) error {
+func (s *Store) lock(i byte) error {
 	sh := &s.shards[i]
 	sh.mu.Lock()
 	if !fileFlock {
@@ -469,7 +472,7 @@ func (s *FileStore) lock(i byte) error {
 	return nil
 }
 
-func (s *FileStore) unlock(i byte) {
+func (s *Store) unlock(i byte) {
 	sh := &s.shards[i]
 	if fileFlock && sh.f != nil {
 		if err := unlockFile(sh.f); err != nil {
@@ -482,14 +485,14 @@ func (s *FileStore) unlock(i byte) {
 	sh.mu.Unlock()
 }
 
-func (s *FileStore) tooLarge(n int) error {
-	return fmt.Errorf("core: file store: record of %d bytes exceeds the limit of %d bytes: %w", n, s.maxSize, ErrTooLarge)
+func (s *Store) tooLarge(n int) error {
+	return fmt.Errorf("filestore: record of %d bytes exceeds the limit of %d bytes: %w", n, s.maxSize, core.ErrTooLarge)
 }
 
 // Load returns the record stored under key. A missing, expired or
 // unparsable file is found == false with a nil error. The returned slice is
 // the caller's own.
-func (s *FileStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
+func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := s.begin(ctx, "load"); err != nil {
 		return nil, false, err
 	}
@@ -507,9 +510,9 @@ func (s *FileStore) Load(ctx context.Context, key string) ([]byte, bool, error) 
 
 // Save stores a copy of data under key until expiry, replacing any previous
 // record. A record larger than the store's limit is an error wrapping
-// [ErrTooLarge]; bytes that are not a record are refused with an error
-// matching [ErrCorrupt].
-func (s *FileStore) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
+// [core.ErrTooLarge]; bytes that are not a record are refused with an error
+// matching [core.ErrCorrupt].
+func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := s.begin(ctx, "save"); err != nil {
 		return err
 	}
@@ -517,7 +520,7 @@ func (s *FileStore) Save(ctx context.Context, key string, data []byte, expiry ti
 	if len(data) > s.maxSize {
 		return s.tooLarge(len(data))
 	}
-	if err := CheckRecord(data); err != nil {
+	if err := record.Check(data); err != nil {
 		return fileErr("save", err)
 	}
 	if len(key) > fileMaxKey {
@@ -538,7 +541,7 @@ func (s *FileStore) Save(ctx context.Context, key string, data []byte, expiry ti
 
 // Delete removes the record stored under key; deleting a missing key is a
 // no-op returning nil.
-func (s *FileStore) Delete(ctx context.Context, key string) error {
+func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.begin(ctx, "delete"); err != nil {
 		return err
 	}
@@ -557,7 +560,7 @@ func (s *FileStore) Delete(ctx context.Context, key string) error {
 
 // remove deletes the file name, a missing file being no error, and syncs
 // the directory. The caller holds the shard lock of name.
-func (s *FileStore) remove(name string) error {
+func (s *Store) remove(name string) error {
 	err := os.Remove(filepath.Join(s.dir, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -572,7 +575,7 @@ func (s *FileStore) remove(name string) error {
 // key's shard lock (in-process and, where supported, across processes)
 // from the read to the removal of the file. A missing or expired record is
 // found == false and its file is left to the cleanup.
-func (s *FileStore) Take(ctx context.Context, key string) ([]byte, bool, error) {
+func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := s.begin(ctx, "take"); err != nil {
 		return nil, false, err
 	}
@@ -595,10 +598,10 @@ func (s *FileStore) Take(ctx context.Context, key string) ([]byte, bool, error) 
 	return f.data, true, nil
 }
 
-// SaveDelta applies d to the record under key with [ApplyDelta], holding
+// SaveDelta applies d to the record under key with [record.Apply], holding
 // the key's shard lock (in-process and, where supported, across processes)
 // from the read to the rename of the new file.
-func (s *FileStore) SaveDelta(ctx context.Context, key string, d *Delta) error {
+func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
 	if err := s.begin(ctx, "save delta"); err != nil {
 		return err
 	}
@@ -619,7 +622,7 @@ func (s *FileStore) SaveDelta(ctx context.Context, key string, d *Delta) error {
 	if err != nil {
 		return fileErr("save delta", err)
 	}
-	data, expiry, err := ApplyDelta(old.data, found, d, now)
+	data, expiry, err := record.Apply(old.data, found, d, now)
 	if err != nil {
 		return fileErr("save delta", err)
 	}
@@ -635,7 +638,7 @@ func (s *FileStore) SaveDelta(ctx context.Context, key string, d *Delta) error {
 // Touch sets the expiry of the live record under key, in the file and in
 // the record's header, by rewriting the file under the key's shard lock.
 // Touching a missing or expired key is a no-op returning nil.
-func (s *FileStore) Touch(ctx context.Context, key string, expiry time.Time) error {
+func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) error {
 	if err := s.begin(ctx, "touch"); err != nil {
 		return err
 	}
@@ -653,7 +656,7 @@ func (s *FileStore) Touch(ctx context.Context, key string, expiry time.Time) err
 		return nil
 	}
 	putTime(f.buf[5:13], expiry)
-	if err := SetRecordExpiry(f.data, expiry); err != nil {
+	if err := record.SetExpiry(f.data, expiry); err != nil {
 		return fileErr("touch", err)
 	}
 	if err := s.write(name, f.buf); err != nil {
@@ -665,7 +668,7 @@ func (s *FileStore) Touch(ctx context.Context, key string, expiry time.Time) err
 // TTL returns the time left before the record under key expires. A
 // missing, expired or unparsable record is found == false with a nil
 // error.
-func (s *FileStore) TTL(ctx context.Context, key string) (time.Duration, bool, error) {
+func (s *Store) TTL(ctx context.Context, key string) (time.Duration, bool, error) {
 	if err := s.begin(ctx, "ttl"); err != nil {
 		return 0, false, err
 	}
@@ -679,7 +682,7 @@ func (s *FileStore) TTL(ctx context.Context, key string) (time.Duration, bool, e
 	if !ok {
 		return 0, false, nil
 	}
-	exp, _ := RecordExpiry(f.data) // live implies a valid header
+	exp, _ := record.Expiry(f.data) // live implies a valid header
 	if !f.expiry.IsZero() && f.expiry.Before(exp) {
 		exp = f.expiry
 	}
@@ -690,7 +693,7 @@ func (s *FileStore) TTL(ctx context.Context, key string) (time.Duration, bool, e
 // order, reading it in batches so that a large directory is never held in
 // memory at once. It stops at the first error of visit, ctx or the
 // directory.
-func (s *FileStore) scan(ctx context.Context, visit func(e fs.DirEntry) (more bool, err error)) error {
+func (s *Store) scan(ctx context.Context, visit func(e fs.DirEntry) (more bool, err error)) error {
 	d, err := os.Open(s.dir)
 	if err != nil {
 		return err
@@ -720,7 +723,7 @@ func (s *FileStore) scan(ctx context.Context, visit func(e fs.DirEntry) (more bo
 // particular order, until fn returns false. Files are read one at a time
 // and no lock is held while fn runs, so fn may call any method of the
 // store, including for the key it was given.
-func (s *FileStore) Iterate(ctx context.Context, fn func(key string, data []byte) bool) error {
+func (s *Store) Iterate(ctx context.Context, fn func(key string, data []byte) bool) error {
 	if err := s.begin(ctx, "iterate"); err != nil {
 		return err
 	}
@@ -754,7 +757,7 @@ func (s *FileStore) Iterate(ctx context.Context, fn func(key string, data []byte
 }
 
 // Count returns the number of live records. It reads every session file.
-func (s *FileStore) Count(ctx context.Context) (int, error) {
+func (s *Store) Count(ctx context.Context) (int, error) {
 	if err := s.begin(ctx, "count"); err != nil {
 		return 0, err
 	}
@@ -783,7 +786,7 @@ func (s *FileStore) Count(ctx context.Context) (int, error) {
 // Clear deletes every session file of the directory, each under its shard
 // lock. Lock files and other files are kept. Sessions saved while Clear
 // runs may survive it.
-func (s *FileStore) Clear(ctx context.Context) error {
+func (s *Store) Clear(ctx context.Context) error {
 	if err := s.begin(ctx, "clear"); err != nil {
 		return err
 	}
@@ -819,7 +822,7 @@ func (s *FileStore) Clear(ctx context.Context) error {
 // checked again under its shard lock before removal, so a record a
 // concurrent writer has just renewed is kept. An unreadable file does not
 // stop the sweep; the first such error is returned at the end.
-func (s *FileStore) Cleanup(ctx context.Context) (int, error) {
+func (s *Store) Cleanup(ctx context.Context) (int, error) {
 	if err := s.begin(ctx, "cleanup"); err != nil {
 		return 0, err
 	}
@@ -840,7 +843,7 @@ func (s *FileStore) Cleanup(ctx context.Context) (int, error) {
 	}
 	err := s.scan(ctx, func(e fs.DirEntry) (bool, error) {
 		if s.closed.Load() {
-			return false, ErrClosed
+			return false, core.ErrClosed
 		}
 		name := e.Name()
 		if strings.HasPrefix(name, fileTempPrefix) {
@@ -881,4 +884,23 @@ func (s *FileStore) Cleanup(ctx context.Context) (int, error) {
 		return removed, fileErr("cleanup", err)
 	}
 	return removed, nil
+}
+
+// putTime writes t into b[:8] as big-endian Unix nanoseconds, 0 for the
+// zero time, as the file header keeps its expiry.
+func putTime(b []byte, t time.Time) {
+	var n int64
+	if !t.IsZero() {
+		n = t.UnixNano()
+	}
+	binary.BigEndian.PutUint64(b, uint64(n))
+}
+
+// getTime reads a time written by putTime.
+func getTime(b []byte) time.Time {
+	n := int64(binary.BigEndian.Uint64(b))
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }

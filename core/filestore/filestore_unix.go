@@ -1,6 +1,6 @@
 //go:build darwin || dragonfly || freebsd || illumos || linux || netbsd || openbsd
 
-package core
+package filestore
 
 import (
 	"errors"
@@ -9,11 +9,11 @@ import (
 	"syscall"
 )
 
-// fileFlock reports whether [FileStore] locks across processes with
+// fileFlock reports whether [Store] locks across processes with
 // flock(2) on this platform.
 const fileFlock = true
 
-// fileDirSync reports whether [FileStore] syncs its directory after a
+// fileDirSync reports whether [Store] syncs its directory after a
 // rename on this platform.
 const fileDirSync = true
 
@@ -49,10 +49,10 @@ const fileOpenFlags = syscall.O_NOFOLLOW | syscall.O_NONBLOCK
 // or that belongs to another user.
 func checkFileDir(dir string, fi os.FileInfo) error {
 	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
-		return fmt.Errorf("core: file store: directory %s is writable by group or others (mode %o): run chmod 700 %s", dir, perm, dir)
+		return fmt.Errorf("filestore: directory %s is writable by group or others (mode %o): run chmod 700 %s", dir, perm, dir)
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
-		return fmt.Errorf("core: file store: directory %s is owned by uid %d, not by this process (uid %d): run chown %d %s, or use a directory of your own", dir, st.Uid, os.Geteuid(), os.Geteuid(), dir)
+		return fmt.Errorf("filestore: directory %s is owned by uid %d, not by this process (uid %d): run chown %d %s, or use a directory of your own", dir, st.Uid, os.Geteuid(), os.Geteuid(), dir)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package core_test
+package filestore_test
 
 import (
 	"bytes"
@@ -17,12 +17,14 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/filestore"
+	"github.com/sessionkit/sessionkit/core/record"
 	"github.com/sessionkit/sessionkit/core/storetest"
 )
 
-func newTestFileStore(t testing.TB, dir string, opts ...core.FileOption) *core.FileStore {
+func newTestFileStore(t testing.TB, dir string, opts ...filestore.Option) *filestore.Store {
 	t.Helper()
-	s, err := core.NewFileStore(dir, opts...)
+	s, err := filestore.New(dir, opts...)
 	if err != nil {
 		t.Fatalf("NewFileStore: %v", err)
 	}
@@ -37,11 +39,11 @@ func newTestFileStore(t testing.TB, dir string, opts ...core.FileOption) *core.F
 // fileTestRecord returns a record expiring at exp holding the given
 // key/value pairs.
 func fileTestRecord(exp time.Time, kv ...string) []byte {
-	var es []core.Entry
+	var es []record.Entry
 	for i := 0; i+1 < len(kv); i += 2 {
-		es = append(es, core.Entry{Key: kv[i], Value: core.EncodeEntry(nil, time.Time{}, []byte(kv[i+1]))})
+		es = append(es, record.Entry{Key: kv[i], Value: record.EncodeEntry(nil, time.Time{}, []byte(kv[i+1]))})
 	}
-	return core.AppendRecord(nil, core.NewRecordHeader(false, time.Now(), exp), es)
+	return record.Append(nil, record.NewHeader(false, time.Now(), exp), es)
 }
 
 // fileStoreFiles returns the names of the session files in dir.
@@ -70,16 +72,16 @@ func TestFileStoreConformance(t *testing.T) {
 func TestFileStoreOptions(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	for name, opts := range map[string][]core.FileOption{
-		"negative interval": {core.WithFileCleanupInterval(-time.Second)},
-		"zero max size":     {core.WithFileMaxSize(0)},
+	for name, opts := range map[string][]filestore.Option{
+		"negative interval": {filestore.WithCleanupInterval(-time.Second)},
+		"zero max size":     {filestore.WithMaxSize(0)},
 	} {
-		if s, err := core.NewFileStore(dir, opts...); err == nil {
+		if s, err := filestore.New(dir, opts...); err == nil {
 			s.Close()
 			t.Errorf("%s: NewFileStore succeeded, want an error", name)
 		}
 	}
-	if _, err := core.NewFileStore(""); err == nil {
+	if _, err := filestore.New(""); err == nil {
 		t.Error("NewFileStore(\"\") succeeded, want an error")
 	}
 
@@ -87,7 +89,7 @@ func TestFileStoreOptions(t *testing.T) {
 	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := core.NewFileStore(file)
+	_, err := filestore.New(file)
 	if err == nil || !strings.Contains(err.Error(), file) {
 		t.Errorf("NewFileStore on a regular file: %v, want an error naming %s", err, file)
 	}
@@ -105,7 +107,7 @@ func TestFileStorePermissions(t *testing.T) {
 	if err := s.Save(ctx, "k", fileTestRecord(exp, "a", "1"), exp); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SaveDelta(ctx, "d", &core.Delta{Create: true, Header: core.NewRecordHeader(false, time.Now(), exp), Expiry: exp}); err != nil {
+	if err := s.SaveDelta(ctx, "d", &record.Delta{Create: true, Header: record.NewHeader(false, time.Now(), exp), Expiry: exp}); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(dir)
@@ -205,7 +207,7 @@ func TestFileStorePathSafety(t *testing.T) {
 			t.Errorf("Load(%q) = %v, %v", k, found, err)
 			continue
 		}
-		rec, err := core.ParseRecord(data)
+		rec, err := record.Parse(data)
 		if err != nil || len(rec.Entries) != 1 || !bytes.HasSuffix(rec.Entries[0].Value, []byte(k)) {
 			t.Errorf("Load(%q) returned another key's record", k)
 		}
@@ -284,7 +286,7 @@ func TestFileStoreCorruptFiles(t *testing.T) {
 		if err := s.Touch(ctx, k, exp); err != nil {
 			t.Errorf("Touch(%q) of a corrupt file: %v, want nil", k, err)
 		}
-		if err := s.SaveDelta(ctx, k, &core.Delta{Expiry: exp}); !errors.Is(err, core.ErrSessionGone) {
+		if err := s.SaveDelta(ctx, k, &record.Delta{Expiry: exp}); !errors.Is(err, core.ErrSessionGone) {
 			t.Errorf("SaveDelta(%q) over a corrupt file: %v, want ErrSessionGone", k, err)
 		}
 	}
@@ -310,7 +312,7 @@ func TestFileStoreCorruptFiles(t *testing.T) {
 	if err := os.WriteFile(corrupt["other"], []byte("junk"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SaveDelta(ctx, "other", &core.Delta{Create: true, Header: core.NewRecordHeader(false, time.Now(), exp), Expiry: exp}); err != nil {
+	if err := s.SaveDelta(ctx, "other", &record.Delta{Create: true, Header: record.NewHeader(false, time.Now(), exp), Expiry: exp}); err != nil {
 		t.Errorf("SaveDelta create over a corrupt file: %v", err)
 	}
 }
@@ -318,7 +320,7 @@ func TestFileStoreCorruptFiles(t *testing.T) {
 func TestFileStoreCleanup(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	s := newTestFileStore(t, dir, core.WithFileCleanupInterval(0))
+	s := newTestFileStore(t, dir, filestore.WithCleanupInterval(0))
 	ctx := t.Context()
 	live := time.Now().Add(time.Hour)
 	past := time.Now().Add(-time.Second)
@@ -388,7 +390,7 @@ func TestFileStoreCleanup(t *testing.T) {
 
 func TestFileStoreTooLarge(t *testing.T) {
 	t.Parallel()
-	s := newTestFileStore(t, t.TempDir(), core.WithFileMaxSize(100))
+	s := newTestFileStore(t, t.TempDir(), filestore.WithMaxSize(100))
 	ctx := t.Context()
 	exp := time.Now().Add(time.Hour)
 	big := fileTestRecord(exp, "v", strings.Repeat("x", 100))
@@ -400,7 +402,7 @@ func TestFileStoreTooLarge(t *testing.T) {
 	if err := s.Save(ctx, "k", small, exp); err != nil {
 		t.Fatal(err)
 	}
-	d := &core.Delta{Expiry: exp, Set: []core.Entry{{Key: "w", Value: core.EncodeEntry(nil, time.Time{}, bytes.Repeat([]byte("y"), 90))}}}
+	d := &record.Delta{Expiry: exp, Set: []record.Entry{{Key: "w", Value: record.EncodeEntry(nil, time.Time{}, bytes.Repeat([]byte("y"), 90))}}}
 	if err := s.SaveDelta(ctx, "k", d); !errors.Is(err, core.ErrTooLarge) {
 		t.Errorf("SaveDelta growing past the limit: %v, want ErrTooLarge", err)
 	}
@@ -419,10 +421,10 @@ func TestFileStoreTwoStoresOneDir(t *testing.T) {
 		t.Skip("no cross-process locking on Windows")
 	}
 	dir := t.TempDir()
-	stores := []*core.FileStore{newTestFileStore(t, dir), newTestFileStore(t, dir)}
+	stores := []*filestore.Store{newTestFileStore(t, dir), newTestFileStore(t, dir)}
 	ctx := t.Context()
 	exp := time.Now().Add(time.Hour)
-	if err := stores[0].SaveDelta(ctx, "shared", &core.Delta{Create: true, Header: core.NewRecordHeader(false, time.Now(), exp), Expiry: exp}); err != nil {
+	if err := stores[0].SaveDelta(ctx, "shared", &record.Delta{Create: true, Header: record.NewHeader(false, time.Now(), exp), Expiry: exp}); err != nil {
 		t.Fatal(err)
 	}
 	const workers, each = 4, 25
@@ -431,7 +433,7 @@ func TestFileStoreTwoStoresOneDir(t *testing.T) {
 		wg.Go(func() {
 			s := stores[w%2]
 			for i := range each {
-				d := &core.Delta{Expiry: exp, Set: []core.Entry{{Key: fmt.Sprintf("w%d-%d", w, i), Value: core.EncodeEntry(nil, time.Time{}, []byte("v"))}}}
+				d := &record.Delta{Expiry: exp, Set: []record.Entry{{Key: fmt.Sprintf("w%d-%d", w, i), Value: record.EncodeEntry(nil, time.Time{}, []byte("v"))}}}
 				if err := s.SaveDelta(ctx, "shared", d); err != nil {
 					t.Error(err)
 					return
@@ -450,7 +452,7 @@ func wantFileKeys(t *testing.T, s core.Store, key string, n int) {
 	if err != nil || !found {
 		t.Fatalf("Load(%q) = %v, %v", key, found, err)
 	}
-	rec, err := core.ParseRecord(data)
+	rec, err := record.Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -484,7 +486,7 @@ func TestFileStoreMultiProcess(t *testing.T) {
 	dir := t.TempDir()
 	s := newTestFileStore(t, dir)
 	exp := time.Now().Add(time.Hour)
-	if err := s.SaveDelta(t.Context(), "shared", &core.Delta{Create: true, Header: core.NewRecordHeader(false, time.Now(), exp), Expiry: exp}); err != nil {
+	if err := s.SaveDelta(t.Context(), "shared", &record.Delta{Create: true, Header: record.NewHeader(false, time.Now(), exp), Expiry: exp}); err != nil {
 		t.Fatal(err)
 	}
 	// Both helpers wait for the same instant so that their saves overlap.
@@ -513,7 +515,7 @@ func TestFileStoreMultiProcess(t *testing.T) {
 	}
 	wantFileKeys(t, s, "shared", 2*fileHelperSaves)
 	data, _, _ := s.Load(t.Context(), "shared")
-	rec, _ := core.ParseRecord(data)
+	rec, _ := record.Parse(data)
 	have := map[string]bool{}
 	for _, e := range rec.Entries {
 		have[e.Key] = true
@@ -544,7 +546,7 @@ func TestFileStoreHelperProcess(t *testing.T) {
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
 	for i := range fileHelperSaves {
-		d := &core.Delta{Expiry: exp, Set: []core.Entry{{Key: fmt.Sprintf("p%s-%d", id, i), Value: core.EncodeEntry(nil, time.Time{}, []byte(id))}}}
+		d := &record.Delta{Expiry: exp, Set: []record.Entry{{Key: fmt.Sprintf("p%s-%d", id, i), Value: record.EncodeEntry(nil, time.Time{}, []byte(id))}}}
 		if err := s.SaveDelta(ctx, "shared", d); err != nil {
 			t.Fatalf("SaveDelta %d: %v", i, err)
 		}
@@ -557,7 +559,7 @@ func TestFileStoreHelperProcess(t *testing.T) {
 // runs.
 func TestFileStoreSweeper(t *testing.T) {
 	dir := t.TempDir()
-	s, err := core.NewFileStore(dir, core.WithFileCleanupInterval(10*time.Millisecond))
+	s, err := filestore.New(dir, filestore.WithCleanupInterval(10*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -595,7 +597,7 @@ func TestFileStoreSweeper(t *testing.T) {
 	}
 
 	// No sweeper at all with a zero interval.
-	s2, err := core.NewFileStore(dir, core.WithFileCleanupInterval(0))
+	s2, err := filestore.New(dir, filestore.WithCleanupInterval(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -643,7 +645,7 @@ func BenchmarkFileStoreSaveDelta(b *testing.B) {
 	if err := s.Save(ctx, key, rec, exp); err != nil {
 		b.Fatal(err)
 	}
-	d := &core.Delta{Expiry: exp, Set: []core.Entry{{Key: "counter", Value: core.EncodeEntry(nil, time.Time{}, []byte("1"))}}}
+	d := &record.Delta{Expiry: exp, Set: []record.Entry{{Key: "counter", Value: record.EncodeEntry(nil, time.Time{}, []byte("1"))}}}
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := s.SaveDelta(ctx, key, d); err != nil {

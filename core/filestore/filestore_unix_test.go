@@ -1,6 +1,6 @@
 //go:build darwin || dragonfly || freebsd || illumos || linux || netbsd || openbsd
 
-package core_test
+package filestore_test
 
 import (
 	"context"
@@ -12,12 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/filestore"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 // fileOfKey saves a record under key in s and returns the path of its
 // session file.
-func fileOfKey(t *testing.T, s *core.FileStore, key string) string {
+func fileOfKey(t *testing.T, s *filestore.Store, key string) string {
 	t.Helper()
 	exp := time.Now().Add(time.Hour)
 	if err := s.Save(t.Context(), key, fileTestRecord(exp, "a", "1"), exp); err != nil {
@@ -66,7 +67,7 @@ func bounded(t *testing.T, what string, f func(ctx context.Context)) {
 // Cleanup removes them.
 func TestFileStoreRefusesForeignFiles(t *testing.T) {
 	dir := t.TempDir()
-	s := newTestFileStore(t, dir, core.WithFileCleanupInterval(0), core.WithFileMaxSize(1024))
+	s := newTestFileStore(t, dir, filestore.WithCleanupInterval(0), filestore.WithMaxSize(1024))
 	outside := filepath.Join(t.TempDir(), "target")
 	good := fileOfKey(t, s, "target")
 	if err := os.Rename(good, outside); err != nil {
@@ -94,7 +95,7 @@ func TestFileStoreRefusesForeignFiles(t *testing.T) {
 			}
 		})
 		bounded(t, key+" SaveDelta", func(ctx context.Context) {
-			_ = s.SaveDelta(ctx, key, &core.Delta{Expiry: time.Now().Add(time.Hour)})
+			_ = s.SaveDelta(ctx, key, &record.Delta{Expiry: time.Now().Add(time.Hour)})
 		})
 	}
 	bounded(t, "Count", func(ctx context.Context) {
@@ -123,7 +124,7 @@ func TestFileStoreLockFileSymlink(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s := newTestFileStore(t, dir, core.WithFileCleanupInterval(0))
+	s := newTestFileStore(t, dir, filestore.WithCleanupInterval(0))
 	exp := time.Now().Add(time.Hour)
 	bounded(t, "Save", func(ctx context.Context) {
 		if err := s.Save(ctx, "k", fileTestRecord(exp, "a", "1"), exp); err == nil {
@@ -146,7 +147,7 @@ func TestFileStoreRefusesUnsafeDir(t *testing.T) {
 		if err := os.Chmod(dir, mode); err != nil {
 			t.Fatal(err)
 		}
-		s, err := core.NewFileStore(dir)
+		s, err := filestore.New(dir)
 		if err == nil {
 			s.Close()
 			t.Errorf("mode %o: NewFileStore succeeded", mode)
@@ -159,7 +160,7 @@ func TestFileStoreRefusesUnsafeDir(t *testing.T) {
 		if err := os.Chown(dir, 65534, 65534); err != nil {
 			t.Fatal(err)
 		}
-		s, err := core.NewFileStore(dir)
+		s, err := filestore.New(dir)
 		if err == nil {
 			s.Close()
 			t.Error("a directory owned by uid 65534: NewFileStore succeeded")

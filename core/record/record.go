@@ -1,15 +1,49 @@
-package core
+// Package record is the layout of a sessionkit record, for store authors:
+// the bytes a core.Store] keeps for one session, the [Delta] one request
+// makes to it and the rules for applying a delta ([Apply]).
+//
+// A record is a header (format version, remember-me flag, expiry, creation
+// time) followed by the session's entries, each an opaque key and an
+// encoded value with its own deadline. A store keeps records whole (memory,
+// file, SQL, Memcache: load, [Apply], save inside a lock, transaction or
+// CAS loop) or splits them into a header and one field per key (a Redis
+// hash) and rebuilds them with [Append]; either way Load returns what Save
+// was given, and every read of the header bytes goes through this package.
+//
+// Every function here accepts hostile bytes: what is not a record is an
+// error matching [ErrCorrupt], never a panic.
+package record
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
+)
+
+// Errors of the record rules. Package core re-exports them (core.ErrCorrupt
+// is ErrCorrupt), so either name matches with [errors.Is].
+var (
+	// ErrCorrupt is returned when bytes are not a record of a known
+	// version: bad header, bad length prefix, truncated entry.
+	ErrCorrupt = errors.New("core: corrupt session record")
+
+	// ErrSessionGone is returned by [Apply] (and a store's SaveDelta) when
+	// a delta is for an existing session but no live record exists any
+	// more: it was deleted (logout, Renew elsewhere) or expired. Such a
+	// session is never recreated.
+	ErrSessionGone = errors.New("core: session no longer exists")
+
+	// ErrSessionExists is returned by [Apply] (and a store's SaveDelta)
+	// when a new session is written insert-if-absent and the key already
+	// holds a live record.
+	ErrSessionExists = errors.New("core: session already exists")
 )
 
 // Record layout, version 1. All integers are big-endian; times are Unix
 // nanoseconds, 0 meaning "none".
 //
-//	header (RecordHeaderSize bytes)
+//	header (HeaderSize bytes)
 //	  [0]      format version (1)
 //	  [1]      flags: bit 0 = remember-me
 //	  [2:10]   expiry: the session's effective deadline (the earlier of the
@@ -26,10 +60,10 @@ import (
 // later release that changes the layout bumps the version and keeps
 // reading version 1.
 const (
-	// RecordVersion is the record format version this release writes.
-	RecordVersion = 1
-	// RecordHeaderSize is the size in bytes of a record header.
-	RecordHeaderSize = 18
+	// Version is the record format version this release writes.
+	Version = 1
+	// HeaderSize is the size in bytes of a record header.
+	HeaderSize = 18
 
 	flagRemember = 1 << 0
 	entryHeader  = 8
@@ -43,19 +77,30 @@ type Entry struct {
 	Value []byte
 }
 
-// Record is a decoded record: its header fields and its entries, whose
-// values are still encoded (see [DecodeEntry]).
-type Record struct {
+// Header is what a record's header holds.
+type Header struct {
+	// Remember is the session's remember-me flag.
 	Remember bool
-	Expiry   time.Time
-	Created  time.Time
-	Entries  []Entry
+	// Expiry is the session's effective deadline: the earlier of its idle
+	// and absolute deadlines. It equals the store's expiry of the record.
+	Expiry time.Time
+	// Created is the start of the session's absolute lifetime.
+	Created time.Time
+}
+
+// Record is a decoded record: its header and its entries, whose values are
+// still encoded (see [DecodeEntry]).
+type Record struct {
+	Header
+	Entries []Entry
 }
 
 // Delta is the change one request makes to a session, as handed to
-// [DeltaStore.SaveDelta]. Applying it is defined by [ApplyDelta]; a store
+// core.DeltaStore.SaveDelta. Applying it is defined by [Apply]; a store
 // with a native structure (a Redis hash) may apply it natively but must
-// produce the same result.
+// produce the same result. Like an io.Writer with its buffer, a store must
+// not keep a Delta, nor any slice it holds, after SaveDelta returns: the
+// caller may reuse them.
 type Delta struct {
 	// Create makes the save insert-if-absent: it fails with
 	// [ErrSessionExists] when a live record exists. Without Create the save
@@ -101,59 +146,58 @@ func timeOf(n int64) time.Time {
 	return time.Unix(0, n)
 }
 
-// NewRecordHeader returns a header for a record with the given remember-me
+// NewHeader returns a header for a record with the given remember-me
 // flag, creation time and expiry.
-func NewRecordHeader(remember bool, created, expiry time.Time) []byte {
-	h := make([]byte, RecordHeaderSize)
-	putRecordHeader(h, remember, created, expiry)
-	return h
+func NewHeader(remember bool, created, expiry time.Time) []byte {
+	return AppendHeader(make([]byte, 0, HeaderSize), Header{Remember: remember, Created: created, Expiry: expiry})
 }
 
-// putRecordHeader writes a header into h, which has RecordHeaderSize bytes.
-func putRecordHeader(h []byte, remember bool, created, expiry time.Time) {
-	h[0] = RecordVersion
-	h[1] = 0
-	if remember {
-		h[1] = flagRemember
+// AppendHeader appends the header h to dst, every byte of it written
+// afresh: nothing of what dst's room held before can reach the result.
+func AppendHeader(dst []byte, h Header) []byte {
+	var flags byte
+	if h.Remember {
+		flags |= flagRemember
 	}
-	putTime(h[2:10], expiry)
-	putTime(h[10:18], created)
+	dst = append(dst, Version, flags)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(unixNano(h.Expiry)))
+	return binary.BigEndian.AppendUint64(dst, uint64(unixNano(h.Created)))
 }
 
 func checkHeader(data []byte) error {
-	if len(data) < RecordHeaderSize {
+	if len(data) < HeaderSize {
 		return fmt.Errorf("%w: %d bytes, shorter than a header", ErrCorrupt, len(data))
 	}
-	if data[0] != RecordVersion {
+	if data[0] != Version {
 		return fmt.Errorf("%w: unknown format version %d", ErrCorrupt, data[0])
 	}
 	return nil
 }
 
-// CheckRecord returns nil when data is a well-formed record (a header of a
+// Check returns nil when data is a well-formed record (a header of a
 // known version followed by complete entries) and otherwise an error
 // matching [ErrCorrupt]. It allocates nothing. Every store's Save calls it
 // first: bytes that are not a record would be reported as not found by
 // Load, so a store refuses them instead of accepting and losing them.
-func CheckRecord(data []byte) error {
+func Check(data []byte) error {
 	if err := checkHeader(data); err != nil {
 		return err
 	}
-	return walkEntries(data[RecordHeaderSize:], func(_, _ []byte) {})
+	return walkEntries(data[HeaderSize:], func(_, _ []byte) {})
 }
 
-// RecordExpiry returns the expiry kept in the header of data.
-func RecordExpiry(data []byte) (time.Time, error) {
+// Expiry returns the expiry kept in the header of data.
+func Expiry(data []byte) (time.Time, error) {
 	if err := checkHeader(data); err != nil {
 		return time.Time{}, err
 	}
 	return getTime(data[2:10]), nil
 }
 
-// SetRecordExpiry overwrites, in place, the expiry kept in the header of
+// SetExpiry overwrites, in place, the expiry kept in the header of
 // data. Stores that keep the expiry apart from the data (a SQL column, a
 // server TTL) use it to make a loaded record agree with their own deadline.
-func SetRecordExpiry(data []byte, expiry time.Time) error {
+func SetExpiry(data []byte, expiry time.Time) error {
 	if err := checkHeader(data); err != nil {
 		return err
 	}
@@ -161,21 +205,44 @@ func SetRecordExpiry(data []byte, expiry time.Time) error {
 	return nil
 }
 
-// ParseRecord decodes data into a [Record]. Entry values are sub-slices of
-// data, not copies. Hostile input yields [ErrCorrupt], never a panic, and
-// no allocation larger than data itself.
-func ParseRecord(data []byte) (Record, error) {
-	var r Record
+// ParseHeader decodes the header of data. It checks the header only, not
+// the entries that follow (see [Check]).
+func ParseHeader(data []byte) (Header, error) {
 	if err := checkHeader(data); err != nil {
-		return r, err
+		return Header{}, err
 	}
-	r.Remember = data[1]&flagRemember != 0
-	r.Expiry = getTime(data[2:10])
-	r.Created = getTime(data[10:18])
-	err := walkEntries(data[RecordHeaderSize:], func(key, value []byte) {
-		r.Entries = append(r.Entries, Entry{Key: string(key), Value: value})
+	return Header{
+		Remember: data[1]&flagRemember != 0,
+		Expiry:   getTime(data[2:10]),
+		Created:  getTime(data[10:18]),
+	}, nil
+}
+
+// Parse decodes data into a [Record]. Entry values are sub-slices of data,
+// not copies. Hostile input yields [ErrCorrupt], never a panic, and no
+// allocation larger than data itself.
+func Parse(data []byte) (Record, error) {
+	h, err := ParseHeader(data)
+	if err != nil {
+		return Record{}, err
+	}
+	r := Record{Header: h}
+	err = Walk(data, func(key, entry []byte) {
+		r.Entries = append(r.Entries, Entry{Key: string(key), Value: entry})
 	})
 	return r, err
+}
+
+// Walk calls fn with the key and the encoded entry of every entry of the
+// record data, in order, without allocating; key and entry alias data and
+// are valid only during the call. It returns an error matching
+// [ErrCorrupt] when data is not a record, possibly after calling fn for
+// the entries before the damage.
+func Walk(data []byte, fn func(key, entry []byte)) error {
+	if err := checkHeader(data); err != nil {
+		return err
+	}
+	return walkEntries(data[HeaderSize:], fn)
 }
 
 // walkEntries calls fn for every entry of body; key and value alias body.
@@ -219,10 +286,10 @@ func readChunk(b []byte) (chunk, rest []byte, err error) {
 	return b[:n], b[n:], nil
 }
 
-// AppendRecord appends a record made of header and entries to dst. Stores
+// Append appends a record made of header and entries to dst. Stores
 // that keep entries apart (one hash field per key) use it to rebuild the
 // data that Load returns.
-func AppendRecord(dst, header []byte, entries []Entry) []byte {
+func Append(dst, header []byte, entries []Entry) []byte {
 	dst = append(dst, header...)
 	for _, e := range entries {
 		dst = appendEntry(dst, e.Key, e.Value)
@@ -240,10 +307,29 @@ func appendEntry(dst []byte, key string, value []byte) []byte {
 // EncodeEntry appends to dst an entry value with the given per-key
 // deadline (zero: none) and codec bytes.
 func EncodeEntry(dst []byte, deadline time.Time, value []byte) []byte {
-	var h [entryHeader]byte
-	putTime(h[:], deadline)
-	dst = append(dst, h[:]...)
-	return append(dst, value...)
+	return append(AppendEntryDeadline(dst, deadline), value...)
+}
+
+// AppendEntryDeadline appends to dst the start of an entry value, its
+// per-key deadline (zero: none); the codec bytes follow it. It lets a
+// writer encode a value straight after its deadline, without the copy
+// [EncodeEntry] makes.
+func AppendEntryDeadline(dst []byte, deadline time.Time) []byte {
+	return binary.BigEndian.AppendUint64(dst, uint64(unixNano(deadline)))
+}
+
+// EntrySize returns the number of bytes an entry with a key of keyLen
+// bytes and an entry value of entryLen bytes takes in a record.
+func EntrySize(keyLen, entryLen int) int {
+	return uvarintLen(uint64(keyLen)) + keyLen + uvarintLen(uint64(entryLen)) + entryLen
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for ; x >= 0x80; x >>= 7 {
+		n++
+	}
+	return n
 }
 
 // DecodeEntry splits an entry value into its deadline and codec bytes,
@@ -270,22 +356,22 @@ func entryExpired(entry []byte, now int64) bool {
 	return d != 0 && now >= d
 }
 
-// RecordLive reports whether data is a well-formed record whose expiry is
+// Live reports whether data is a well-formed record whose expiry is
 // after now.
-func RecordLive(data []byte, now time.Time) bool {
-	exp, err := RecordExpiry(data)
+func Live(data []byte, now time.Time) bool {
+	exp, err := Expiry(data)
 	return err == nil && exp.After(now)
 }
 
-// ApplyDelta applies d to the record old (found reports whether the store
+// Apply applies d to the record old (found reports whether the store
 // had one) at time now and returns the new record and its expiry. It
 // implements the [Delta] rules: insert-if-absent, no resurrection, header
 // and expiry handling, and it drops entries whose own deadline has passed.
 // An old record that is expired or corrupt counts as absent. Stores that
 // keep whole records (memory, file, SQL, Memcache) call it inside their
 // lock, transaction or CAS loop.
-func ApplyDelta(old []byte, found bool, d *Delta, now time.Time) ([]byte, time.Time, error) {
-	live := found && RecordLive(old, now)
+func Apply(old []byte, found bool, d *Delta, now time.Time) ([]byte, time.Time, error) {
+	live := found && Live(old, now)
 	if d.Create && live {
 		return nil, time.Time{}, ErrSessionExists
 	}
@@ -298,7 +384,7 @@ func ApplyDelta(old []byte, found bool, d *Delta, now time.Time) ([]byte, time.T
 		if !live {
 			return nil, time.Time{}, fmt.Errorf("core: delta creates a session without a header")
 		}
-		header = old[:RecordHeaderSize]
+		header = old[:HeaderSize]
 		if oldExp := getTime(old[2:10]); oldExp.After(expiry) {
 			expiry = oldExp
 		}
@@ -306,20 +392,20 @@ func ApplyDelta(old []byte, found bool, d *Delta, now time.Time) ([]byte, time.T
 		return nil, time.Time{}, err
 	}
 
-	size := RecordHeaderSize
+	size := HeaderSize
 	for _, e := range d.Set {
 		size += len(e.Key) + len(e.Value) + 2*binary.MaxVarintLen32
 	}
 	if live && !d.Clear {
-		size += len(old) - RecordHeaderSize
+		size += len(old) - HeaderSize
 	}
-	out := make([]byte, RecordHeaderSize, size)
+	out := make([]byte, HeaderSize, size)
 	copy(out, header)
 	putTime(out[2:10], expiry)
 
 	nowNs := now.UnixNano()
 	if live && !d.Clear {
-		for body := old[RecordHeaderSize:]; len(body) > 0; {
+		for body := old[HeaderSize:]; len(body) > 0; {
 			key, value, rest, err := nextEntry(body)
 			if err != nil {
 				return nil, time.Time{}, err

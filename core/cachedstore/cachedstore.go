@@ -1,17 +1,21 @@
-package core
+package cachedstore
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
-// CachedStore is a two-tier [Store]: a bounded in-process cache in front of
+// Store is a two-tier [core.Store]: a bounded in-process cache in front of
 // a slower backing store (SQLite, Redis, Memcache, a remote server).
 //
 // Load serves a record from the cache when it holds a fresh copy and
@@ -23,41 +27,41 @@ import (
 //
 // A cached copy is served until the earliest of:
 //   - the record's own expiry (kept in its header), checked with the
-//     store's clock (see [WithCachedClock]);
-//   - the staleness bound (see [WithCachedMaxStale], default 5 seconds)
+//     store's clock (see [WithClock]);
+//   - the staleness bound (see [WithMaxStale], default 5 seconds)
 //     after the backing store was read. This is the price of the cache in
 //     an app running several processes: a write or delete made by another
 //     process is seen here at most that late. A shorter bound costs more
 //     reads of the backing store; an app whose only writer is this process
 //     can use a long one.
 //
-// The cache holds at most [WithCachedMaxEntries] records (default 10,000)
-// and about [WithCachedMaxBytes] bytes (default 64 MiB), and evicts the
+// The cache holds at most [WithMaxEntries] records (default 10,000)
+// and about [WithMaxBytes] bytes (default 64 MiB), and evicts the
 // least recently used records first. Evicting only costs a later read of
 // the backing store; it never loses a session.
 //
 // Load hands every caller the cached slice itself: callers must not modify
-// it (see [Store.Load]), and the cached store never does.
+// it (see [core.Store.Load]), and the cached store never does.
 //
-// CachedStore implements every optional capability and passes each through
+// Store implements every optional capability and passes each through
 // honestly. SaveDelta and Touch use the backing store's atomic operation
 // when it has one and otherwise the best-effort fallbacks of [SaveDelta]
-// and [Touch]; when the backing store lacks [DeltaStore] or [TouchStore],
+// and [Touch]; when the backing store lacks [core.DeltaStore] or [core.TouchStore],
 // the cached store serializes the writes of one key within this process, so
 // the fallback loses no update among its own callers (other processes can
 // still interleave). TTL, Iterate, Count, Clear and Cleanup delegate to the
-// backing store and return an error matching [ErrNotSupported] when it
+// backing store and return an error matching [core.ErrNotSupported] when it
 // lacks the capability. Clear also empties the cache; Cleanup also drops
 // the cached copies that can no longer be served.
 //
 // Close closes the backing store too (when it implements [io.Closer]),
-// unless [WithCachedCloseBacking](false) says that the caller keeps
+// unless [WithCloseBacking](false) says that the caller keeps
 // ownership of it.
 //
-// A CachedStore is safe for concurrent use by multiple goroutines. It
+// A Store is safe for concurrent use by multiple goroutines. It
 // starts no goroutine.
-type CachedStore struct {
-	backing      Store
+type Store struct {
+	backing      core.Store
 	shards       []cacheShard
 	mask         uint64
 	seed         maphash.Seed
@@ -75,14 +79,14 @@ type CachedStore struct {
 }
 
 var (
-	_ DeltaStore   = (*CachedStore)(nil)
-	_ TouchStore   = (*CachedStore)(nil)
-	_ TTLStore     = (*CachedStore)(nil)
-	_ IterStore    = (*CachedStore)(nil)
-	_ CountStore   = (*CachedStore)(nil)
-	_ ClearStore   = (*CachedStore)(nil)
-	_ CleanupStore = (*CachedStore)(nil)
-	_ io.Closer    = (*CachedStore)(nil)
+	_ core.DeltaStore   = (*Store)(nil)
+	_ core.TouchStore   = (*Store)(nil)
+	_ core.TTLStore     = (*Store)(nil)
+	_ core.IterStore    = (*Store)(nil)
+	_ core.CountStore   = (*Store)(nil)
+	_ core.ClearStore   = (*Store)(nil)
+	_ core.CleanupStore = (*Store)(nil)
+	_ io.Closer         = (*Store)(nil)
 )
 
 const (
@@ -124,10 +128,10 @@ type cacheEntry struct {
 	next     *cacheEntry
 }
 
-// CachedOption configures a [CachedStore]; see the WithCached functions.
-type CachedOption func(*cachedConfig)
+// Option configures a [Store]; see the WithCached functions.
+type Option func(*config)
 
-type cachedConfig struct {
+type config struct {
 	maxStale     time.Duration
 	maxEntries   int
 	maxBytes     int64
@@ -135,65 +139,54 @@ type cachedConfig struct {
 	closeBacking bool
 }
 
-// WithCachedMaxStale sets the staleness bound: how long a cached copy may
+// WithMaxStale sets the staleness bound: how long a cached copy may
 // be served without reading the backing store again. Another process's
 // write or delete is seen by this one at most d late, and so is a record
 // that another process's touch shortened; this process's own writes are
 // seen at once. d must be positive. Default: 5 seconds.
-func WithCachedMaxStale(d time.Duration) CachedOption {
-	if d <= 0 {
-		panic(fmt.Sprintf("core: WithCachedMaxStale(%v): the bound must be positive", d))
-	}
-	return func(c *cachedConfig) { c.maxStale = d }
+func WithMaxStale(d time.Duration) Option {
+	return func(c *config) { c.maxStale = d }
 }
 
-// WithCachedMaxEntries bounds the number of records the cache holds. Zero
+// WithMaxEntries bounds the number of records the cache holds. Zero
 // means no bound on the count (the byte bound still applies); n must not
 // be negative. Default: 10,000.
-func WithCachedMaxEntries(n int) CachedOption {
-	if n < 0 {
-		panic(fmt.Sprintf("core: WithCachedMaxEntries(%d): negative bound", n))
-	}
-	return func(c *cachedConfig) { c.maxEntries = n }
+func WithMaxEntries(n int) Option {
+	return func(c *config) { c.maxEntries = n }
 }
 
-// WithCachedMaxBytes bounds the memory the cache holds, counted as the
+// WithMaxBytes bounds the memory the cache holds, counted as the
 // keys and records plus a fixed overhead per entry; a record too large for
 // the bound is never cached. Zero means no bound on the size; n must not
 // be negative. Default: 64 MiB.
-func WithCachedMaxBytes(n int64) CachedOption {
-	if n < 0 {
-		panic(fmt.Sprintf("core: WithCachedMaxBytes(%d): negative bound", n))
-	}
-	return func(c *cachedConfig) { c.maxBytes = n }
+func WithMaxBytes(n int64) Option {
+	return func(c *config) { c.maxBytes = n }
 }
 
-// WithCachedClock sets the clock the cache checks record expiry and the
+// WithClock sets the clock the cache checks record expiry and the
 // staleness bound with; tests inject a fake one. now must not be nil.
 // Default: [time.Now].
-func WithCachedClock(now func() time.Time) CachedOption {
-	if now == nil {
-		panic("core: WithCachedClock(nil)")
-	}
-	return func(c *cachedConfig) { c.now = now }
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
 }
 
-// WithCachedCloseBacking sets whether [CachedStore.Close] also closes the
+// WithCloseBacking sets whether [Store.Close] also closes the
 // backing store (when it implements [io.Closer]). Pass false when the
 // backing store is shared and its owner closes it. Default: true, so that
 // closing the cached store releases everything behind it.
-func WithCachedCloseBacking(close bool) CachedOption {
-	return func(c *cachedConfig) { c.closeBacking = close }
+func WithCloseBacking(close bool) Option {
+	return func(c *config) { c.closeBacking = close }
 }
 
-// NewCachedStore returns a cached store in front of backing, which must not
-// be nil. The cached store takes ownership of backing unless
-// [WithCachedCloseBacking](false) is given.
-func NewCachedStore(backing Store, opts ...CachedOption) *CachedStore {
+// New returns a cached store in front of backing, which must not
+// be nil. A bad option value is a programming error: New panics with a
+// message naming the option and the value. The cached store takes ownership of backing unless
+// [WithCloseBacking](false) is given.
+func New(backing core.Store, opts ...Option) *Store {
 	if backing == nil {
-		panic("core: NewCachedStore: nil backing store")
+		panic("cachedstore: New(nil backing store)")
 	}
-	c := cachedConfig{
+	c := config{
 		maxStale:     5 * time.Second,
 		maxEntries:   10_000,
 		maxBytes:     64 << 20,
@@ -203,13 +196,23 @@ func NewCachedStore(backing Store, opts ...CachedOption) *CachedStore {
 	for _, o := range opts {
 		o(&c)
 	}
+	switch {
+	case c.maxStale <= 0:
+		panic(fmt.Sprintf("cachedstore: WithMaxStale(%v): the bound must be positive", c.maxStale))
+	case c.maxEntries < 0:
+		panic(fmt.Sprintf("cachedstore: WithMaxEntries(%d): negative bound", c.maxEntries))
+	case c.maxBytes < 0:
+		panic(fmt.Sprintf("cachedstore: WithMaxBytes(%d): negative bound", c.maxBytes))
+	case c.now == nil:
+		panic("cachedstore: WithClock(nil)")
+	}
 	// Small bounds get fewer shards, down to one exact LRU, so that a
 	// shard's share of the bound stays meaningful.
 	n := maxCacheShards
 	for n > 1 && ((c.maxEntries > 0 && c.maxEntries/n < 64) || (c.maxBytes > 0 && c.maxBytes/int64(n) < 1<<20)) {
 		n /= 2
 	}
-	s := &CachedStore{
+	s := &Store{
 		backing:      backing,
 		shards:       make([]cacheShard, n),
 		mask:         uint64(n - 1),
@@ -236,8 +239,8 @@ func NewCachedStore(backing Store, opts ...CachedOption) *CachedStore {
 			}
 		}
 	}
-	_, delta := backing.(DeltaStore)
-	_, touch := backing.(TouchStore)
+	_, delta := backing.(core.DeltaStore)
+	_, touch := backing.(core.TouchStore)
 	if !delta || !touch {
 		s.keyLocks = make([]sync.Mutex, keyLockCount)
 	}
@@ -245,28 +248,28 @@ func NewCachedStore(backing Store, opts ...CachedOption) *CachedStore {
 }
 
 // Backing returns the store behind the cache.
-func (c *CachedStore) Backing() Store { return c.backing }
+func (c *Store) Backing() core.Store { return c.backing }
 
-func (c *CachedStore) begin(ctx context.Context, op string) error {
+func (c *Store) begin(ctx context.Context, op string) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("core: cached store: %s: %w", op, err)
+		return fmt.Errorf("cachedstore: %s: %w", op, err)
 	}
 	if c.closed.Load() {
-		return fmt.Errorf("core: cached store: %s: %w", op, ErrClosed)
+		return fmt.Errorf("cachedstore: %s: %w", op, core.ErrClosed)
 	}
 	return nil
 }
 
-func (c *CachedStore) hash(key string) uint64 { return maphash.String(c.seed, key) }
+func (c *Store) hash(key string) uint64 { return maphash.String(c.seed, key) }
 
-func (c *CachedStore) shardOf(h uint64) *cacheShard { return &c.shards[h&c.mask] }
+func (c *Store) shardOf(h uint64) *cacheShard { return &c.shards[h&c.mask] }
 
 func stripeOf(h uint64) int { return int(h>>32) % cacheStripes }
 
 // Load returns the record under key, from the cache when it holds a copy
 // that is live and fresh, and otherwise from the backing store. The
 // returned slice may be shared with other callers and must not be modified.
-func (c *CachedStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
+func (c *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := c.begin(ctx, "load"); err != nil {
 		return nil, false, err
 	}
@@ -293,7 +296,7 @@ func (c *CachedStore) Load(ctx context.Context, key string) ([]byte, bool, error
 	if err != nil || !found {
 		return nil, false, err
 	}
-	if !RecordLive(data, c.now()) {
+	if !record.Live(data, c.now()) {
 		return nil, false, nil
 	}
 	if e := c.newEntry(key, data, start); e != nil {
@@ -308,8 +311,8 @@ func (c *CachedStore) Load(ctx context.Context, key string) ([]byte, bool, error
 
 // newEntry returns an entry for data read from the backing store at
 // fetched, or nil when data cannot be served or not kept.
-func (c *CachedStore) newEntry(key string, data []byte, fetched int64) *cacheEntry {
-	exp, err := RecordExpiry(data)
+func (c *Store) newEntry(key string, data []byte, fetched int64) *cacheEntry {
+	exp, err := record.Expiry(data)
 	if err != nil {
 		return nil
 	}
@@ -328,7 +331,7 @@ func (c *CachedStore) newEntry(key string, data []byte, fetched int64) *cacheEnt
 
 // put inserts e, replacing an older copy of its key, and evicts from the
 // back until the shard is within its bounds. The shard must be locked.
-func (c *CachedStore) put(sh *cacheShard, e *cacheEntry) {
+func (c *Store) put(sh *cacheShard, e *cacheEntry) {
 	if c.closed.Load() || (sh.maxBytes > 0 && e.size > sh.maxBytes) {
 		return
 	}
@@ -390,7 +393,7 @@ type cacheWrite struct {
 	lock   *sync.Mutex
 }
 
-func (c *CachedStore) beginWrite(key string) cacheWrite {
+func (c *Store) beginWrite(key string) cacheWrite {
 	h := c.hash(key)
 	w := cacheWrite{key: key, sh: c.shardOf(h), stripe: stripeOf(h), start: c.now().UnixNano()}
 	if c.keyLocks != nil {
@@ -408,7 +411,7 @@ func (c *CachedStore) beginWrite(key string) cacheWrite {
 // nil) may return the new copy to keep: of overlapping writes only the
 // first to finish may, and the later ones drop it again, so the cache
 // never keeps a copy older than the backing store's.
-func (c *CachedStore) endWrite(w cacheWrite, replace func(old *cacheEntry) *cacheEntry) {
+func (c *Store) endWrite(w cacheWrite, replace func(old *cacheEntry) *cacheEntry) {
 	sh := w.sh
 	sh.mu.Lock()
 	old := sh.m[w.key]
@@ -431,20 +434,20 @@ func (c *CachedStore) endWrite(w cacheWrite, replace func(old *cacheEntry) *cach
 
 // Save stores data under key in the backing store and keeps a copy of it
 // in the cache. Bytes that are not a record are refused with an error
-// matching [ErrCorrupt], whatever the backing store would do with them.
-func (c *CachedStore) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
+// matching [core.ErrCorrupt], whatever the backing store would do with them.
+func (c *Store) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := c.begin(ctx, "save"); err != nil {
 		return err
 	}
-	if err := CheckRecord(data); err != nil {
-		return fmt.Errorf("core: cached store: save: %w", err)
+	if err := record.Check(data); err != nil {
+		return fmt.Errorf("cachedstore: save: %w", err)
 	}
 	w := c.beginWrite(key)
 	err := c.backing.Save(ctx, key, data, expiry)
 	var e *cacheEntry
 	// A record whose header disagrees with expiry is not kept: the backing
 	// store may report either.
-	if exp, xerr := RecordExpiry(data); err == nil && xerr == nil && exp.Equal(expiry) {
+	if exp, xerr := record.Expiry(data); err == nil && xerr == nil && exp.Equal(expiry) {
 		e = c.newEntry(key, bytes.Clone(data), w.start)
 	}
 	c.endWrite(w, func(*cacheEntry) *cacheEntry { return e })
@@ -452,16 +455,16 @@ func (c *CachedStore) Save(ctx context.Context, key string, data []byte, expiry 
 }
 
 // SaveDelta applies d to the record under key in the backing store, with
-// its atomic [DeltaStore.SaveDelta] when it has one and otherwise with the
-// fallback of [SaveDelta] (serialized per key within this process), then
+// its atomic [core.DeltaStore.SaveDelta] when it has one and otherwise with the
+// fallback of load, [record.Apply], save (serialized per key within this process), then
 // applies it to the cached copy (a new session is cached as written). A
 // failed save drops the cached copy.
-func (c *CachedStore) SaveDelta(ctx context.Context, key string, d *Delta) error {
+func (c *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
 	if err := c.begin(ctx, "save delta"); err != nil {
 		return err
 	}
 	w := c.beginWrite(key)
-	err := SaveDelta(ctx, c.backing, key, d, c.now())
+	err := c.backingSaveDelta(ctx, key, d)
 	var patch func(*cacheEntry) *cacheEntry
 	if err == nil {
 		// The backing store now holds the delta applied to what it had.
@@ -481,7 +484,7 @@ func (c *CachedStore) SaveDelta(ctx context.Context, key string, d *Delta) error
 			} else if !d.Create {
 				return nil
 			}
-			data, _, err := ApplyDelta(base, base != nil, d, now)
+			data, _, err := record.Apply(base, base != nil, d, now)
 			if err != nil {
 				return nil
 			}
@@ -493,15 +496,15 @@ func (c *CachedStore) SaveDelta(ctx context.Context, key string, d *Delta) error
 }
 
 // Touch moves the deadline of the record under key in the backing store,
-// with its [TouchStore.Touch] when it has one and otherwise with the
-// fallback of [Touch], and moves the deadline of the cached copy too.
+// with its [core.TouchStore.Touch] when it has one and otherwise with the
+// fallback of load, patch the header, save, and moves the deadline of the cached copy too.
 // Touching a missing key is a no-op.
-func (c *CachedStore) Touch(ctx context.Context, key string, expiry time.Time) error {
+func (c *Store) Touch(ctx context.Context, key string, expiry time.Time) error {
 	if err := c.begin(ctx, "touch"); err != nil {
 		return err
 	}
 	w := c.beginWrite(key)
-	err := Touch(ctx, c.backing, key, expiry)
+	err := c.backingTouch(ctx, key, expiry)
 	var patch func(*cacheEntry) *cacheEntry
 	if err == nil {
 		patch = func(old *cacheEntry) *cacheEntry {
@@ -511,7 +514,7 @@ func (c *CachedStore) Touch(ctx context.Context, key string, expiry time.Time) e
 				return nil
 			}
 			data := bytes.Clone(old.data)
-			if SetRecordExpiry(data, expiry) != nil {
+			if record.SetExpiry(data, expiry) != nil {
 				return nil
 			}
 			// The copy is as old as the read it came from.
@@ -524,7 +527,7 @@ func (c *CachedStore) Touch(ctx context.Context, key string, expiry time.Time) e
 
 // Delete removes the record under key from the backing store and the
 // cache. Deleting a missing key is a no-op.
-func (c *CachedStore) Delete(ctx context.Context, key string) error {
+func (c *Store) Delete(ctx context.Context, key string) error {
 	if err := c.begin(ctx, "delete"); err != nil {
 		return err
 	}
@@ -535,66 +538,75 @@ func (c *CachedStore) Delete(ctx context.Context, key string) error {
 }
 
 // Take takes the record under key from the backing store, with its
-// atomic [TakeStore.Take] when it has one (so the take is as atomic as the
+// atomic [core.TakeStore.Take] when it has one (so the take is as atomic as the
 // backing store makes it, across processes too) and otherwise with the
-// best-effort fallback of [Take], and drops the cached copy. The cached
+// best-effort fallback of load, then delete, and drops the cached copy. The cached
 // copy is never what is returned: another instance may have deleted the
 // record meanwhile.
-func (c *CachedStore) Take(ctx context.Context, key string) ([]byte, bool, error) {
+func (c *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := c.begin(ctx, "take"); err != nil {
 		return nil, false, err
 	}
 	w := c.beginWrite(key)
-	data, found, err := Take(ctx, c.backing, key, c.now())
+	data, found, err := c.backingTake(ctx, key)
 	c.endWrite(w, nil)
 	return data, found, err
 }
 
-// TTL returns the backing store's [TTLStore.TTL], or an error matching
-// [ErrNotSupported] when it has none (so that [StoreTTL] falls back to
+// TTL returns the backing store's [core.TTLStore.TTL], or an error matching
+// [core.ErrNotSupported] when it has none (so that the manager falls back to
 // reading the record's header).
-func (c *CachedStore) TTL(ctx context.Context, key string) (time.Duration, bool, error) {
+func (c *Store) TTL(ctx context.Context, key string) (time.Duration, bool, error) {
 	if err := c.begin(ctx, "ttl"); err != nil {
 		return 0, false, err
 	}
-	if ts, ok := c.backing.(TTLStore); ok {
+	if ts, ok := c.backing.(core.TTLStore); ok {
 		return ts.TTL(ctx, key)
 	}
 	return 0, false, notSupported(c.backing, "ttl")
 }
 
 // Iterate calls fn for each live record of the backing store, or returns
-// an error matching [ErrNotSupported] when it cannot iterate. It neither
+// an error matching [core.ErrNotSupported] when it cannot iterate. It neither
 // reads nor fills the cache.
-func (c *CachedStore) Iterate(ctx context.Context, fn func(key string, data []byte) bool) error {
+func (c *Store) Iterate(ctx context.Context, fn func(key string, data []byte) bool) error {
 	if err := c.begin(ctx, "iterate"); err != nil {
 		return err
 	}
-	return Iterate(ctx, c.backing, fn)
+	if is, ok := c.backing.(core.IterStore); ok {
+		return is.Iterate(ctx, fn)
+	}
+	return notSupported(c.backing, "iterate")
 }
 
 // Count returns the number of live records of the backing store, or an
-// error matching [ErrNotSupported] when it cannot count.
-func (c *CachedStore) Count(ctx context.Context) (int, error) {
+// error matching [core.ErrNotSupported] when it cannot count.
+func (c *Store) Count(ctx context.Context) (int, error) {
 	if err := c.begin(ctx, "count"); err != nil {
 		return 0, err
 	}
-	return Count(ctx, c.backing)
+	if cs, ok := c.backing.(core.CountStore); ok {
+		return cs.Count(ctx)
+	}
+	return 0, notSupported(c.backing, "count")
 }
 
 // Clear deletes every record of the backing store, or returns an error
-// matching [ErrNotSupported] when it cannot. It empties the cache in
+// matching [core.ErrNotSupported] when it cannot. It empties the cache in
 // either case.
-func (c *CachedStore) Clear(ctx context.Context) error {
+func (c *Store) Clear(ctx context.Context) error {
 	if err := c.begin(ctx, "clear"); err != nil {
 		return err
 	}
-	err := ClearAll(ctx, c.backing)
+	err := notSupported(c.backing, "clear")
+	if cs, ok := c.backing.(core.ClearStore); ok {
+		err = cs.Clear(ctx)
+	}
 	c.dropAll()
 	return err
 }
 
-func (c *CachedStore) dropAll() {
+func (c *Store) dropAll() {
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
@@ -604,13 +616,16 @@ func (c *CachedStore) dropAll() {
 }
 
 // Cleanup removes the expired records of the backing store, or returns an
-// error matching [ErrNotSupported] when it cannot, and reports how many it
+// error matching [core.ErrNotSupported] when it cannot, and reports how many it
 // removed. It also drops the cached copies that expired or went stale.
-func (c *CachedStore) Cleanup(ctx context.Context) (int, error) {
+func (c *Store) Cleanup(ctx context.Context) (int, error) {
 	if err := c.begin(ctx, "cleanup"); err != nil {
 		return 0, err
 	}
-	n, err := Cleanup(ctx, c.backing)
+	n, err := 0, notSupported(c.backing, "cleanup")
+	if cs, ok := c.backing.(core.CleanupStore); ok {
+		n, err = cs.Cleanup(ctx)
+	}
 	now := c.now().UnixNano()
 	for i := range c.shards {
 		sh := &c.shards[i]
@@ -627,11 +642,11 @@ func (c *CachedStore) Cleanup(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// Close empties the cache and, unless [WithCachedCloseBacking](false) was
+// Close empties the cache and, unless [WithCloseBacking](false) was
 // given, closes the backing store when it implements [io.Closer],
 // returning its error. Afterwards every method returns an error matching
-// [ErrClosed]. Calling Close again returns the first call's result.
-func (c *CachedStore) Close() error {
+// [core.ErrClosed]. Calling Close again returns the first call's result.
+func (c *Store) Close() error {
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
 		c.dropAll()
@@ -642,9 +657,9 @@ func (c *CachedStore) Close() error {
 	return c.closeErr
 }
 
-// CachedStats is a snapshot of a [CachedStore]'s cache: what it holds and
+// Stats is a snapshot of a [Store]'s cache: what it holds and
 // how it has served loads since it was made.
-type CachedStats struct {
+type Stats struct {
 	// Entries and Bytes are what the cache holds now (Bytes as counted by
 	// the byte bound).
 	Entries int
@@ -655,8 +670,8 @@ type CachedStats struct {
 }
 
 // Stats returns a snapshot of the cache's counters.
-func (c *CachedStore) Stats() CachedStats {
-	var s CachedStats
+func (c *Store) Stats() Stats {
+	var s Stats
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
@@ -668,4 +683,71 @@ func (c *CachedStore) Stats() CachedStats {
 		sh.mu.Unlock()
 	}
 	return s
+}
+
+// notSupported is the error of a capability the backing store lacks.
+func notSupported(backing core.Store, op string) error {
+	return fmt.Errorf("cachedstore: backing store %T: %s: %w", backing, op, core.ErrNotSupported)
+}
+
+// backingSaveDelta applies d in the backing store: with its atomic
+// SaveDelta when it has one, otherwise by load, [record.Apply], save, which
+// the caller's per-key write serializes within this process.
+func (c *Store) backingSaveDelta(ctx context.Context, key string, d *record.Delta) error {
+	if ds, ok := c.backing.(core.DeltaStore); ok {
+		err := ds.SaveDelta(ctx, key, d)
+		if !errors.Is(err, core.ErrNotSupported) {
+			return err
+		}
+	}
+	old, found, err := c.backing.Load(ctx, key)
+	if err != nil {
+		return err
+	}
+	data, expiry, err := record.Apply(old, found, d, c.now())
+	if err != nil {
+		return err
+	}
+	return c.backing.Save(ctx, key, data, expiry)
+}
+
+// backingTouch moves the deadline in the backing store: with its Touch
+// when it has one, otherwise by rewriting the record with its header's
+// expiry patched.
+func (c *Store) backingTouch(ctx context.Context, key string, expiry time.Time) error {
+	if ts, ok := c.backing.(core.TouchStore); ok {
+		err := ts.Touch(ctx, key, expiry)
+		if !errors.Is(err, core.ErrNotSupported) {
+			return err
+		}
+	}
+	data, found, err := c.backing.Load(ctx, key)
+	if err != nil || !found {
+		return err
+	}
+	data = bytes.Clone(data)
+	if err := record.SetExpiry(data, expiry); err != nil {
+		return err
+	}
+	return c.backing.Save(ctx, key, data, expiry)
+}
+
+// backingTake takes the record from the backing store: atomically with
+// its Take when it has one, otherwise best-effort, load then delete.
+func (c *Store) backingTake(ctx context.Context, key string) ([]byte, bool, error) {
+	if ts, ok := c.backing.(core.TakeStore); ok {
+		data, found, err := ts.Take(ctx, key)
+		if !errors.Is(err, core.ErrNotSupported) {
+			return data, found, err
+		}
+	}
+	data, found, err := c.backing.Load(ctx, key)
+	if err != nil || !found || !record.Live(data, c.now()) {
+		return nil, false, err
+	}
+	data = bytes.Clone(data)
+	if err := c.backing.Delete(ctx, key); err != nil {
+		return nil, false, err
+	}
+	return data, true, nil
 }
