@@ -4,7 +4,7 @@
 // middleware modules are thin adapters over the same Manager; net/http
 // apps (the standard mux, chi) use [Manager.Handler] directly.
 //
-//	store := core.NewMemoryStore()
+//	store := memstore.New()
 //	defer store.Close()
 //	m := core.NewManager(store, core.WithIdleTimeout(30*time.Minute))
 //	http.ListenAndServe(addr, m.Handler(mux))
@@ -39,19 +39,47 @@
 // session to the remember timeout ([WithRememberTimeout], default 30 days)
 // and a persistent cookie. [Session.SetWithTTL] gives one key its own
 // timeout. Deadlines are kept in the record and checked with the
-// manager's clock on load, so expiry is exact on every store.
+// manager's clock on load, so expiry is exact on every store (each store
+// also judges a record's expiry by its own clock, and never returns one
+// whose deadline passed).
 //
 // # Stores
 //
-// [Store] is the three-method contract a backend implements; optional
-// capabilities ([DeltaStore], [TouchStore], [TTLStore], [IterStore],
-// [CountStore], [ClearStore], [CleanupStore]) are found by type assertion,
-// and helpers such as [SaveDelta] and [Touch] fall back when they are
-// missing. This package has [NewMemoryStore], [NewFileStore] and
-// [NewCachedStore]; SQLite, Redis and Memcache stores are modules of their
-// own, and the stores module opens any of them from a configuration or a
-// URL. The conformance kit core/storetest checks a store against the
-// contract.
+// [Store] is the three-method contract a backend implements; the optional
+// capabilities ([DeltaStore], [TakeStore], [TouchStore], [TTLStore],
+// [IterStore], [CountStore], [ClearStore], [CleanupStore], io.Closer) are
+// found by type assertion, and the manager falls back to the three methods
+// where one is missing (best effort: see [Store]). Core names no concrete
+// store. The local stores are packages of this module: core/memstore,
+// core/filestore and core/cachedstore (a cache in front of any store);
+// SQLite, Redis and Memcache stores are modules of their own, and the
+// stores module opens any of them from a configuration or a URL. Store
+// authors find the record layout and the delta rules in core/record and
+// check their store with the conformance kit core/storetest.
+//
+// # Writing an adapter
+//
+// An adapter for a framework other than net/http, Gin, Echo and Fiber
+// (whose adapters are modules of this project) does per request what
+// [Manager.Handler] does, with the framework's own types:
+//
+//  1. Read the token: [Manager.Token] from an *http.Request, or
+//     [Manager.TokenFrom] with the values of the request header lines named
+//     [Manager.TokenHeader] ("Cookie", or the [WithHeaderToken] header).
+//  2. [Manager.Load] the session; an error means the store failed: answer
+//     500 (or the framework's error path), never a fresh session.
+//  3. Put it where handlers find it: [NewContext] on the request's context
+//     (so that [FromContext] works), and the framework's own accessor.
+//  4. Right before the response headers are written, [Manager.Commit] the
+//     session and send what the [CommitResult] says: [Manager.WriteHeaders]
+//     does it for any header type with Get, Set and Add ([Header]). After
+//     the body has started, commit again only if [Session.Modified]; an
+//     error then wraps [ErrHeadersWritten].
+//
+// Nothing of the rules of sessions belongs in an adapter: the manager
+// decides what to write, what to send and when. The core/sessiontest kit
+// runs the behaviour matrix every adapter of this project passes against a
+// new adapter.
 //
 // # Errors
 //

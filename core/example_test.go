@@ -8,12 +8,13 @@ import (
 	"net/http/httptest"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 )
 
 // The net/http middleware: load the session before the handler, commit it
 // when the response headers go out.
 func ExampleManager_Handler() {
-	store := core.NewMemoryStore()
+	store := memstore.New()
 	defer store.Close()
 	m := core.NewManager(store)
 
@@ -47,7 +48,7 @@ func ExampleManager_Handler() {
 // Login: rotate the ID to defeat session fixation, and remember the user
 // across browser restarts if asked to.
 func ExampleSession_Renew() {
-	store := core.NewMemoryStore()
+	store := memstore.New()
 	defer store.Close()
 	m := core.NewManager(store)
 
@@ -68,7 +69,7 @@ func ExampleSession_Renew() {
 
 // GetAs reads a value with its type.
 func ExampleGetAs() {
-	store := core.NewMemoryStore()
+	store := memstore.New()
 	defer store.Close()
 	m := core.NewManager(store)
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 )
 
 // TestHeaderTokenNotCacheable checks that a response handing out a new
@@ -15,7 +16,7 @@ import (
 // another.
 func TestHeaderTokenNotCacheable(t *testing.T) {
 	t.Parallel()
-	store := core.NewMemoryStore()
+	store := memstore.New()
 	t.Cleanup(func() { store.Close() })
 	m := core.NewManager(store, quiet(), core.WithHeaderToken("X-Session"))
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -15,13 +15,15 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 func quiet() core.Option { return core.WithLogger(slog.New(slog.DiscardHandler)) }
 
-func newMemory(t *testing.T) *core.MemoryStore {
+func newMemory(t *testing.T) *memstore.Store {
 	t.Helper()
-	s := core.NewMemoryStore()
+	s := memstore.New()
 	t.Cleanup(func() { s.Close() })
 	return s
 }
@@ -379,7 +381,7 @@ func TestConcurrentSessionUse(t *testing.T) {
 // the same token: the first cookie value shaped like an ID, else the first;
 // in header mode the first line of the token header.
 func TestTokenSources(t *testing.T) {
-	store := core.NewMemoryStore()
+	store := memstore.New()
 	defer store.Close()
 	m := core.NewManager(store, quiet())
 	id := strings.Repeat("A", 43)
@@ -439,7 +441,7 @@ func TestTokenSources(t *testing.T) {
 // session its context carries, and that a failing store yields an error
 // and nil state.
 func TestLoadContextWith(t *testing.T) {
-	store := core.NewMemoryStore()
+	store := memstore.New()
 	defer store.Close()
 	m := core.NewManager(store, quiet())
 	type state struct{ n int }
@@ -462,7 +464,7 @@ func TestLoadContextWith(t *testing.T) {
 // countingStore embeds a memory store and counts the calls to its own
 // Load and SaveDelta, as a metrics or fault-injecting wrapper would.
 type countingStore struct {
-	*core.MemoryStore
+	*memstore.Store
 	loads, saves int
 }
 
@@ -471,7 +473,7 @@ func (c *countingStore) Load(ctx context.Context, key string) ([]byte, bool, err
 	return c.MemoryStore.Load(ctx, key)
 }
 
-func (c *countingStore) SaveDelta(ctx context.Context, key string, d *core.Delta) error {
+func (c *countingStore) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
 	c.saves++
 	return c.MemoryStore.SaveDelta(ctx, key, d)
 }
@@ -479,7 +481,7 @@ func (c *countingStore) SaveDelta(ctx context.Context, key string, d *core.Delta
 // TestEmbeddedMemoryStoreKeepsOverrides checks that the manager's fast
 // path for the memory store does not bypass a type that embeds one.
 func TestEmbeddedMemoryStoreKeepsOverrides(t *testing.T) {
-	mem := core.NewMemoryStore()
+	mem := memstore.New()
 	defer mem.Close()
 	store := &countingStore{MemoryStore: mem}
 	m := core.NewManager(store, quiet())
@@ -512,12 +514,12 @@ func TestEmbeddedMemoryStoreKeepsOverrides(t *testing.T) {
 // keepingStore is a DeltaStore that keeps every Delta passed to it, as a
 // store queueing writes might.
 type keepingStore struct {
-	*core.MemoryStore
-	kept []*core.Delta
+	*memstore.Store
+	kept []*record.Delta
 	want []string // what each kept delta's first entry held when passed
 }
 
-func (k *keepingStore) SaveDelta(ctx context.Context, key string, d *core.Delta) error {
+func (k *keepingStore) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
 	k.kept = append(k.kept, d)
 	k.want = append(k.want, d.Set[0].Key+"="+string(d.Set[0].Value))
 	return k.MemoryStore.SaveDelta(ctx, key, d)
@@ -527,7 +529,7 @@ func (k *keepingStore) SaveDelta(ctx context.Context, key string, d *core.Delta)
 // commit's delta only for stores known not to keep it: a DeltaStore of
 // another type still holds intact deltas after later commits.
 func TestDeltasKeptByStoreAreNotReused(t *testing.T) {
-	mem := core.NewMemoryStore()
+	mem := memstore.New()
 	defer mem.Close()
 	store := &keepingStore{MemoryStore: mem}
 	m := core.NewManager(store, quiet())

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 )
 
 // steadyUser returns a request carrying the cookie of an existing session
@@ -53,7 +54,7 @@ func BenchmarkHandler(b *testing.B) {
 		s.Set("n", n)
 		w.Write(strconv.AppendInt(nil, int64(n), 10))
 	})
-	store := core.NewMemoryStore()
+	store := memstore.New()
 	defer store.Close()
 	m := core.NewManager(store)
 	h := m.Handler(withSession)

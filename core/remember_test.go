@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/cachedstore"
+	"github.com/sessionkit/sessionkit/core/filestore"
 )
 
 // basicStore exposes only the three methods of [core.Store], hiding every
@@ -31,7 +33,7 @@ func TestRememberDoesNotLeak(t *testing.T) {
 	stores := map[string]func(t *testing.T) core.Store{
 		"memory": func(t *testing.T) core.Store { return newMemory(t) },
 		"file": func(t *testing.T) core.Store {
-			s, err := core.NewFileStore(t.TempDir())
+			s, err := filestore.New(t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -39,7 +41,7 @@ func TestRememberDoesNotLeak(t *testing.T) {
 			return s
 		},
 		"cached": func(t *testing.T) core.Store {
-			s := core.NewCachedStore(newMemory(t))
+			s := cachedstore.New(newMemory(t))
 			t.Cleanup(func() { s.Close() })
 			return s
 		},

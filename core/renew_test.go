@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/cachedstore"
+	"github.com/sessionkit/sessionkit/core/memstore"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 // renewStores are the stores the Renew tests run on: every local store,
@@ -17,7 +20,7 @@ func renewStores(t *testing.T) map[string]core.Store {
 	return map[string]core.Store{
 		"memory":        newTestMemoryStore(t),
 		"file":          newTestFileStore(t, t.TempDir()),
-		"cached memory": core.NewCachedStore(newTestMemoryStore(t)),
+		"cached memory": cachedstore.New(newTestMemoryStore(t)),
 		"three methods": newCachedPlainStore(),
 	}
 }
@@ -181,13 +184,13 @@ func TestConcurrentRenews(t *testing.T) {
 // failCreateStore is a memory store whose inserts fail once armed: a
 // failure between Renew's take and its insert.
 type failCreateStore struct {
-	*core.MemoryStore
+	*memstore.Store
 	armed atomic.Bool
 }
 
 var errInsert = errors.New("insert failed")
 
-func (f *failCreateStore) SaveDelta(ctx context.Context, key string, d *core.Delta) error {
+func (f *failCreateStore) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
 	if d.Create && f.armed.Load() {
 		return errInsert
 	}

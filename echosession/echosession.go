@@ -46,13 +46,14 @@ func FromManager(m *core.Manager) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
-			ctx, s, w, err := core.LoadContextWith[writer](m, r.Context(), m.Token(r))
+			s, err := m.Load(r.Context(), m.Token(r))
 			if err != nil {
 				return err
 			}
+			ctx := core.NewContext(r.Context(), s)
 			c.SetRequest(r.WithContext(ctx))
 			res := c.Response()
-			*w = writer{ResponseWriter: res.Writer, m: m, s: s, ctx: ctx}
+			w := &writer{ResponseWriter: res.Writer, m: m, s: s, ctx: ctx}
 			res.Writer = w
 			defer w.restore(res)
 			return w.finish(c, next(c))

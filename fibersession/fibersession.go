@@ -50,11 +50,11 @@ func FromManager(m *core.Manager) fiber.Handler {
 			// sub-app): the outer one loads and commits.
 			return c.Next()
 		}
-		sctx, s, err := m.LoadContext(ctx, token(c, m))
+		s, err := m.Load(ctx, token(c, m))
 		if err != nil {
 			return &Error{Err: err}
 		}
-		c.SetUserContext(sctx)
+		c.SetUserContext(core.NewContext(ctx, s))
 
 		herr := c.Next()
 
@@ -93,7 +93,7 @@ func token(c *fiber.Ctx, m *core.Manager) string {
 	for _, v := range c.Request().Header.PeekAll(m.TokenHeader()) {
 		vals = append(vals, utils.UnsafeString(v))
 	}
-	return strings.Clone(m.TokenFromValues(vals))
+	return strings.Clone(m.TokenFrom(vals))
 }
 
 // header adapts fasthttp's response header to core.Header.

@@ -45,13 +45,14 @@ func FromManager(m *core.Manager) gin.HandlerFunc {
 	}
 	return func(c *gin.Context) {
 		r := c.Request
-		ctx, s, w, err := core.LoadContextWith[writer](m, r.Context(), m.Token(r))
+		s, err := m.Load(r.Context(), m.Token(r))
 		if err != nil {
 			fail(c, err)
 			return
 		}
+		ctx := core.NewContext(r.Context(), s)
 		c.Request = r.WithContext(ctx)
-		*w = writer{ResponseWriter: c.Writer, m: m, s: s, ctx: ctx}
+		w := &writer{ResponseWriter: c.Writer, m: m, s: s, ctx: ctx}
 		c.Writer = w
 		defer w.restore(c)
 		c.Next()

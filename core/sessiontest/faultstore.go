@@ -2,11 +2,13 @@ package sessiontest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 // FaultStore wraps a store, counts the writes that reach it and can be told
@@ -101,11 +103,14 @@ func (f *FaultStore) Delete(ctx context.Context, key string) error {
 }
 
 // SaveDelta implements core.DeltaStore.
-func (f *FaultStore) SaveDelta(ctx context.Context, key string, d *core.Delta) error {
+func (f *FaultStore) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
 	if err := f.before(ctx, true); err != nil {
 		return err
 	}
-	return core.SaveDelta(ctx, f.inner, key, d, time.Now())
+	if ds, ok := f.inner.(core.DeltaStore); ok {
+		return ds.SaveDelta(ctx, key, d)
+	}
+	return fmt.Errorf("sessiontest: FaultStore: inner store %T: save delta: %w", f.inner, core.ErrNotSupported)
 }
 
 // Touch implements core.TouchStore.
@@ -113,5 +118,19 @@ func (f *FaultStore) Touch(ctx context.Context, key string, expiry time.Time) er
 	if err := f.before(ctx, true); err != nil {
 		return err
 	}
-	return core.Touch(ctx, f.inner, key, expiry)
+	if ts, ok := f.inner.(core.TouchStore); ok {
+		return ts.Touch(ctx, key, expiry)
+	}
+	return fmt.Errorf("sessiontest: FaultStore: inner store %T: touch: %w", f.inner, core.ErrNotSupported)
+}
+
+// Take implements core.TakeStore.
+func (f *FaultStore) Take(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := f.before(ctx, true); err != nil {
+		return nil, false, err
+	}
+	if ts, ok := f.inner.(core.TakeStore); ok {
+		return ts.Take(ctx, key)
+	}
+	return nil, false, fmt.Errorf("sessiontest: FaultStore: inner store %T: take: %w", f.inner, core.ErrNotSupported)
 }

@@ -136,7 +136,7 @@ func CheckTooLarge(t *testing.T, store core.Store, limit int, opts ...core.Optio
 	if !errors.Is(err, core.ErrTooLarge) || res.Token != "" || res.Cookie != nil {
 		t.Fatalf("a new session over the limit: token %q, cookie %v, %v; want no session and ErrTooLarge", res.Token, res.Cookie, err)
 	}
-	if n, err := core.Count(context.Background(), store); err == nil && n != 1 {
+	if n, err := m.Count(context.Background()); err == nil && n != 1 {
 		t.Fatalf("%d records after a new session failed, want 1", n)
 	}
 }
