@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/cachedstore"
+	"github.com/sessionkit/sessionkit/core/memstore"
 )
 
 // Variants of the scenario: one steady user, or requests spread over many
@@ -124,11 +126,11 @@ func BenchmarkApps(b *testing.B) {
 }
 
 // BenchmarkStoreLoad compares a memory-store load with a cached-store hit
-// (core.CachedStore over SQLite) of the scenario's record.
+// (cachedstore.Store over SQLite) of the scenario's record.
 func BenchmarkStoreLoad(b *testing.B) {
 	ctx := context.Background()
 	b.Run("memory", func(b *testing.B) {
-		store := core.NewMemoryStore()
+		store := memstore.New()
 		defer store.Close()
 		key := seedRecord(b, store)
 		b.ReportAllocs()
@@ -149,7 +151,7 @@ func BenchmarkStoreLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 		// A long staleness bound so that every load of the loop is a hit.
-		store := core.NewCachedStore(backing, core.WithCachedCloseBacking(false), core.WithCachedMaxStale(time.Hour))
+		store := cachedstore.New(backing, cachedstore.WithCloseBacking(false), cachedstore.WithMaxStale(time.Hour))
 		defer store.Close()
 		key := seedRecord(b, store)
 		if _, ok, err := store.Load(ctx, key); !ok || err != nil {

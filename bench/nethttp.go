@@ -7,8 +7,10 @@ import (
 
 	"github.com/alexedwards/scs/goredisstore"
 	"github.com/alexedwards/scs/v2"
-	"github.com/alexedwards/scs/v2/memstore"
+	scsmemstore "github.com/alexedwards/scs/v2/memstore"
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/cachedstore"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/stores/redisstore"
 	"github.com/sessionkit/sessionkit/stores/sqlitestore"
 )
@@ -19,7 +21,7 @@ func netHTTPApps() []App {
 	return []App{
 		{Name: "nethttp/bare", Framework: "net/http", Library: "bare", build: buildNetHTTPBare},
 		{Name: "nethttp/scs-memory", Framework: "net/http", Library: "scs", Store: "memory", build: func(env Env, in *Instance) error {
-			store := memstore.New()
+			store := scsmemstore.New()
 			in.onClose(closer(store.StopCleanup))
 			return buildSCS(in, store)
 		}},
@@ -48,7 +50,7 @@ func netHTTPApps() []App {
 			if err != nil {
 				return err
 			}
-			cached := core.NewCachedStore(store, core.WithCachedCloseBacking(false))
+			cached := cachedstore.New(store, cachedstore.WithCloseBacking(false))
 			in.onClose(cached.Close)
 			return buildSessionkitNetHTTP(in, cached)
 		}},
@@ -98,9 +100,9 @@ func writePlain(w http.ResponseWriter, body []byte) {
 	w.Write(body)
 }
 
-// memoryStore returns a core.MemoryStore closed with in.
-func memoryStore(in *Instance) *core.MemoryStore {
-	s := core.NewMemoryStore()
+// memoryStore returns a memstore.Store closed with in.
+func memoryStore(in *Instance) *memstore.Store {
+	s := memstore.New()
 	in.onClose(s.Close)
 	return s
 }

@@ -98,7 +98,7 @@ func (m *Manager) Commit(ctx context.Context, s *Session) (CommitResult, error) 
 // take is atomic, so that a session deleted meanwhile (logout elsewhere,
 // another Renew, expiry) is not brought back under a new ID and two
 // concurrent Renews cannot fork one session into two; a store with only
-// the three [Store] methods gets the best effort of [Take] (load, then
+// the three [Store] methods gets the best effort of take (load, then
 // delete), where both of two concurrent Renews may succeed. Either way
 // out of the two steps leaves at most one live record.
 func (m *Manager) renew(ctx context.Context, s *Session, now time.Time, res CommitResult) (CommitResult, error) {

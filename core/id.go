@@ -46,9 +46,19 @@ func validID(s string) bool {
 }
 
 // storeKey returns the store key of id: the lowercase hex SHA-256 of id.
+// The digest and its hex are built on the stack, so the key string is the
+// only allocation.
 func storeKey(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:])
+	var in [64]byte // IDs are 43 bytes: hash a stack copy, not a heap one
+	var sum [sha256.Size]byte
+	if len(id) <= len(in) {
+		sum = sha256.Sum256(in[:copy(in[:], id)])
+	} else {
+		sum = sha256.Sum256([]byte(id))
+	}
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // StoreKey returns the key under which a session with the given ID is kept

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -334,7 +333,7 @@ func TestAdmin(t *testing.T) {
 	if s, _ := m.Load(ctx, tokens[3]); s.ID() != "" {
 		t.Fatal("deleted session still loads")
 	}
-	if err := m.Clear(ctx); err != nil {
+	if err := m.DeleteAll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := m.Count(ctx); n != 0 {
@@ -377,9 +376,9 @@ func TestConcurrentSessionUse(t *testing.T) {
 	}
 }
 
-// TestTokenSources checks that Token, TokenFrom and TokenFromValues pick
-// the same token: the first cookie value shaped like an ID, else the first;
-// in header mode the first line of the token header.
+// TestTokenSources checks that Token and TokenFrom pick the same token:
+// the first cookie value shaped like an ID, else the first; in header mode
+// the first line of the token header.
 func TestTokenSources(t *testing.T) {
 	store := memstore.New()
 	defer store.Close()
@@ -407,21 +406,12 @@ func TestTokenSources(t *testing.T) {
 			for _, v := range c.values {
 				req.Header.Add("Cookie", "other=1; "+m.CookieName()+"="+v)
 			}
-			lines := req.Header.Values("Cookie")
+			lines := req.Header.Values(m.TokenHeader())
 			if got := m.Token(req); got != c.want {
 				t.Errorf("Token with Cookie lines %q = %q, want %q", lines, got, c.want)
 			}
-			if got := m.TokenFromValues(lines); got != c.want {
-				t.Errorf("TokenFromValues(%q) = %q, want %q", lines, got, c.want)
-			}
-			got := m.TokenFrom(func(name string) []string {
-				if name != "Cookie" {
-					t.Errorf("TokenFrom asked for %q", name)
-				}
-				return lines
-			})
-			if got != c.want {
-				t.Errorf("TokenFrom with Cookie lines %q = %q, want %q", lines, got, c.want)
+			if got := m.TokenFrom(lines); got != c.want {
+				t.Errorf("TokenFrom(%q) = %q, want %q", lines, got, c.want)
 			}
 		})
 	}
@@ -429,35 +419,47 @@ func TestTokenSources(t *testing.T) {
 	if got := hm.TokenHeader(); got != "X-Session" {
 		t.Errorf("TokenHeader in header mode = %q", got)
 	}
-	if got := hm.TokenFromValues([]string{" " + id + " ", other}); got != id {
-		t.Errorf("TokenFromValues in header mode = %q, want %q", got, id)
+	if got := hm.TokenFrom([]string{" " + id + " ", other}); got != id {
+		t.Errorf("TokenFrom in header mode = %q, want %q", got, id)
 	}
-	if got := hm.TokenFromValues(nil); got != "" {
-		t.Errorf("TokenFromValues in header mode without a header = %q", got)
+	if got := hm.TokenFrom(nil); got != "" {
+		t.Errorf("TokenFrom in header mode without a header = %q", got)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Add("X-Session", " "+id+" ")
+	req.Header.Add("X-Session", other)
+	if got := hm.Token(req); got != id {
+		t.Errorf("Token in header mode = %q, want %q", got, id)
 	}
 }
 
-// TestLoadContextWith checks that the adapter state comes zeroed with a
-// session its context carries, and that a failing store yields an error
-// and nil state.
-func TestLoadContextWith(t *testing.T) {
+// TestLoadNewContext checks the adapter path of the package doc: the
+// session Load returns, put in a context with NewContext, is what both
+// FromContext functions find; and a failing store yields an error and no
+// session.
+func TestLoadNewContext(t *testing.T) {
 	store := memstore.New()
 	defer store.Close()
 	m := core.NewManager(store, quiet())
-	type state struct{ n int }
-	ctx, s, st, err := core.LoadContextWith[state](m, context.Background(), "")
-	if err != nil || s == nil || st == nil {
-		t.Fatalf("LoadContextWith = %v, %v, %v", s, st, err)
+	parent := context.Background()
+	s, err := m.Load(parent, "")
+	if err != nil || s == nil {
+		t.Fatalf("Load = %v, %v", s, err)
 	}
-	if st.n != 0 || core.FromContext(ctx) != s || m.FromContext(ctx) != s {
-		t.Fatalf("state %+v, FromContext %p, session %p", *st, core.FromContext(ctx), s)
+	ctx := core.NewContext(parent, s)
+	if core.FromContext(ctx) != s || m.FromContext(ctx) != s {
+		t.Fatalf("FromContext %p, m.FromContext %p, session %p", core.FromContext(ctx), m.FromContext(ctx), s)
+	}
+	if other := core.NewManager(store, quiet()); other.FromContext(ctx) != nil {
+		t.Fatal("another manager's FromContext found the session")
+	}
+	if core.FromContext(parent) != nil {
+		t.Fatal("the parent context carries a session")
 	}
 	store.Close()
-	id := strings.Repeat("A", 43)
-	parent := context.Background()
-	ctx, s, st, err = core.LoadContextWith[state](m, parent, id)
-	if !errors.Is(err, core.ErrClosed) || s != nil || st != nil || ctx != parent {
-		t.Fatalf("on a closed store: %v, %v, %v, same ctx %v", s, st, err, ctx == parent)
+	s, err = m.Load(parent, strings.Repeat("A", 43))
+	if !errors.Is(err, core.ErrClosed) || s != nil {
+		t.Fatalf("on a closed store: %v, %v", s, err)
 	}
 }
 
@@ -470,20 +472,21 @@ type countingStore struct {
 
 func (c *countingStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	c.loads++
-	return c.MemoryStore.Load(ctx, key)
+	return c.Store.Load(ctx, key)
 }
 
 func (c *countingStore) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
 	c.saves++
-	return c.MemoryStore.SaveDelta(ctx, key, d)
+	return c.Store.SaveDelta(ctx, key, d)
 }
 
-// TestEmbeddedMemoryStoreKeepsOverrides checks that the manager's fast
-// path for the memory store does not bypass a type that embeds one.
+// TestEmbeddedMemoryStoreKeepsOverrides checks that the manager calls the
+// methods of a store wrapping the memory store by embedding it, not those
+// of the embedded store.
 func TestEmbeddedMemoryStoreKeepsOverrides(t *testing.T) {
 	mem := memstore.New()
 	defer mem.Close()
-	store := &countingStore{MemoryStore: mem}
+	store := &countingStore{Store: mem}
 	m := core.NewManager(store, quiet())
 	ctx := context.Background()
 	s, err := m.Load(ctx, "")
@@ -508,48 +511,5 @@ func TestEmbeddedMemoryStoreKeepsOverrides(t *testing.T) {
 	}
 	if store.loads != 1 || store.saves != 2 {
 		t.Fatalf("wrapper saw %d loads and %d delta saves, want 1 and 2", store.loads, store.saves)
-	}
-}
-
-// keepingStore is a DeltaStore that keeps every Delta passed to it, as a
-// store queueing writes might.
-type keepingStore struct {
-	*memstore.Store
-	kept []*record.Delta
-	want []string // what each kept delta's first entry held when passed
-}
-
-func (k *keepingStore) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
-	k.kept = append(k.kept, d)
-	k.want = append(k.want, d.Set[0].Key+"="+string(d.Set[0].Value))
-	return k.MemoryStore.SaveDelta(ctx, key, d)
-}
-
-// TestDeltasKeptByStoreAreNotReused checks that the manager recycles a
-// commit's delta only for stores known not to keep it: a DeltaStore of
-// another type still holds intact deltas after later commits.
-func TestDeltasKeptByStoreAreNotReused(t *testing.T) {
-	mem := memstore.New()
-	defer mem.Close()
-	store := &keepingStore{MemoryStore: mem}
-	m := core.NewManager(store, quiet())
-	ctx := context.Background()
-	for i := range 20 {
-		s, err := m.Load(ctx, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Set(fmt.Sprintf("k%d", i), strings.Repeat("v", i))
-		if _, err := m.Commit(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i, d := range store.kept {
-		if len(d.Set) == 0 {
-			t.Fatalf("delta %d kept by the store was emptied by later commits, was %q", i, store.want[i])
-		}
-		if got := d.Set[0].Key + "=" + string(d.Set[0].Value); got != store.want[i] {
-			t.Fatalf("delta %d kept by the store changed after later commits: %q, was %q", i, got, store.want[i])
-		}
 	}
 }

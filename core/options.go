@@ -125,7 +125,8 @@ func WithHeaderToken(name string) Option {
 	}
 }
 
-// WithCodec sets the codec for session values. Default: [NewCodec]().
+// WithCodec sets the codec for session values. Default: [codec.New](),
+// the binary codec of package codec.
 func WithCodec(codec Codec) Option {
 	return func(c *config) {
 		if codec == nil {
@@ -138,8 +139,8 @@ func WithCodec(codec Codec) Option {
 // WithClock sets the clock used for every deadline. Default: time.Now.
 // Tests inject a clock to move time without sleeping; it must not run
 // behind the real time, since stores also drop expired records by it
-// (their own clock). A [*MemoryStore] given to [NewManager] itself judges
-// the loads and saves of the manager by the manager's clock.
+// (their own clock): a test that moves this clock with a memory store
+// moves the store's too (memstore.WithClock).
 func WithClock(now func() time.Time) Option {
 	return func(c *config) {
 		if now == nil {

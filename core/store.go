@@ -66,7 +66,8 @@ type DeltaStore interface {
 // the old record before it inserts the new one, so that of two concurrent
 // Renews (or a Renew racing a Destroy) only one can take it and no session
 // is ever forked or resurrected under a new ID. A store without it gets
-// the best-effort fallback of [Take], which promises neither.
+// the manager's best-effort fallback (load, then delete), which
+// promises neither.
 type TakeStore interface {
 	Store
 	// Take deletes the record under key if it is live (its header's
@@ -103,7 +104,7 @@ type TTLStore interface {
 // IterStore is the optional capability of visiting every live record.
 type IterStore interface {
 	Store
-	// iterate calls fn for each live record, in no particular order, until
+	// Iterate calls fn for each live record, in no particular order, until
 	// fn returns false or an error occurs. Records saved or deleted during
 	// the iteration may or may not be visited. fn must not call back into
 	// the store for the same key from within the callback unless the
@@ -114,7 +115,7 @@ type IterStore interface {
 // CountStore is the optional capability of counting live records.
 type CountStore interface {
 	Store
-	// count returns the number of live records. Records that expired but
+	// Count returns the number of live records. Records that expired but
 	// were not yet cleaned up are not counted.
 	Count(ctx context.Context) (int, error)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/echosession"
 )
 
@@ -53,7 +54,7 @@ func BenchmarkSessionRead(b *testing.B) {
 }
 
 func benchSession(b *testing.B, h echo.HandlerFunc) {
-	store := core.NewMemoryStore()
+	store := memstore.New()
 	b.Cleanup(func() { store.Close() })
 	e := echo.New()
 	e.Use(echosession.New(store))

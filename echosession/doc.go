@@ -3,7 +3,7 @@
 // commits it as the response starts.
 //
 //	e := echo.New()
-//	e.Use(echosession.New(core.NewMemoryStore()))
+//	e.Use(echosession.New(memstore.New()))
 //	e.GET("/", func(c echo.Context) error {
 //		s := echosession.Get(c)
 //		n, _ := core.GetAs[int](s, "visits")

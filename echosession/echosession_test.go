@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/echosession"
 )
@@ -34,7 +35,7 @@ type app struct {
 
 func newApp(t *testing.T, customErrors bool) *app {
 	t.Helper()
-	mem := core.NewMemoryStore()
+	mem := memstore.New()
 	t.Cleanup(func() { mem.Close() })
 	a := &app{e: echo.New(), store: sessiontest.NewFaultStore(mem), logs: &syncBuffer{},
 		status: make(chan int, 1), errs: make(chan error, 4)}
@@ -277,7 +278,7 @@ func TestHijackCommitsFirst(t *testing.T) {
 
 func TestPanicLeavesSessionUncommitted(t *testing.T) {
 	t.Parallel()
-	mem := core.NewMemoryStore()
+	mem := memstore.New()
 	t.Cleanup(func() { mem.Close() })
 	store := sessiontest.NewFaultStore(mem)
 	e := echo.New()
@@ -305,8 +306,8 @@ func TestPanicLeavesSessionUncommitted(t *testing.T) {
 
 func TestGet(t *testing.T) {
 	t.Parallel()
-	users := core.NewManager(core.NewMemoryStore(), core.WithCookie(core.Cookie{Name: "user"}))
-	admins := core.NewManager(core.NewMemoryStore(), core.WithCookie(core.Cookie{Name: "admin"}))
+	users := core.NewManager(memstore.New(), core.WithCookie(core.Cookie{Name: "user"}))
+	admins := core.NewManager(memstore.New(), core.WithCookie(core.Cookie{Name: "admin"}))
 	e := echo.New()
 	e.GET("/none", func(c echo.Context) error {
 		return c.String(http.StatusOK, fmt.Sprint(echosession.Get(c) == nil))

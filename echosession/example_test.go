@@ -7,11 +7,12 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/echosession"
 )
 
 func Example() {
-	store := core.NewMemoryStore()
+	store := memstore.New()
 	defer store.Close()
 
 	e := echo.New()
@@ -45,7 +46,7 @@ func Example() {
 // One manager serves an Echo server and a net/http handler: a user who
 // logs in through one is logged in on the other.
 func ExampleFromManager() {
-	store := core.NewMemoryStore()
+	store := memstore.New()
 	defer store.Close()
 	m := core.NewManager(store, core.WithCookie(core.Cookie{Name: "sid"}))
 

@@ -4,13 +4,15 @@ import (
 	"testing"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/filestore"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 )
 
 func TestBehaviorMemoryStore(t *testing.T) {
 	t.Parallel()
 	sessiontest.Run(t, harness(), func(t *testing.T) core.Store {
-		s := core.NewMemoryStore()
+		s := memstore.New()
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
@@ -19,7 +21,7 @@ func TestBehaviorMemoryStore(t *testing.T) {
 func TestBehaviorFileStore(t *testing.T) {
 	t.Parallel()
 	sessiontest.Run(t, harness(), func(t *testing.T) core.Store {
-		s, err := core.NewFileStore(t.TempDir())
+		s, err := filestore.New(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/fibersession"
 )
 
@@ -29,7 +30,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		run(b, app, "other=1")
 	})
 	b.Run("Session", func(b *testing.B) {
-		store := core.NewMemoryStore()
+		store := memstore.New()
 		defer store.Close()
 		m := core.NewManager(store)
 		s, err := m.Load(context.Background(), "")

@@ -10,11 +10,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/fibersession"
 )
 
 func Example() {
-	store := core.NewMemoryStore()
+	store := memstore.New()
 	defer store.Close()
 
 	app := fiber.New()

@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/fibersession"
 )
@@ -26,7 +27,7 @@ var errDown = errors.New("test: store is down")
 // logs nothing.
 func newManager(t *testing.T, opts ...core.Option) (*core.Manager, *sessiontest.FaultStore) {
 	t.Helper()
-	mem := core.NewMemoryStore()
+	mem := memstore.New()
 	t.Cleanup(func() { mem.Close() })
 	st := sessiontest.NewFaultStore(mem)
 	opts = append([]core.Option{core.WithLogger(slog.New(slog.DiscardHandler))}, opts...)

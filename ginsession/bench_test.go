@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/ginsession"
 )
 
@@ -53,7 +54,7 @@ func BenchmarkSessionRead(b *testing.B) {
 }
 
 func benchSession(b *testing.B, h gin.HandlerFunc) {
-	store := core.NewMemoryStore()
+	store := memstore.New()
 	b.Cleanup(func() { store.Close() })
 	r := gin.New()
 	r.Use(ginsession.New(store))

@@ -3,7 +3,7 @@
 // as the response starts.
 //
 //	r := gin.New()
-//	r.Use(ginsession.New(core.NewMemoryStore()))
+//	r.Use(ginsession.New(memstore.New()))
 //	r.GET("/", func(c *gin.Context) {
 //		s := ginsession.Get(c)
 //		n, _ := core.GetAs[int](s, "visits")

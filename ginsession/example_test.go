@@ -7,12 +7,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/ginsession"
 )
 
 func Example() {
 	gin.SetMode(gin.ReleaseMode)
-	store := core.NewMemoryStore()
+	store := memstore.New()
 	defer store.Close()
 
 	r := gin.New()
@@ -47,7 +48,7 @@ func Example() {
 // in through one is logged in on the other.
 func ExampleFromManager() {
 	gin.SetMode(gin.ReleaseMode)
-	store := core.NewMemoryStore()
+	store := memstore.New()
 	defer store.Close()
 	m := core.NewManager(store, core.WithCookie(core.Cookie{Name: "sid"}))
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/ginsession"
 )
@@ -34,7 +35,7 @@ type app struct {
 
 func newApp(t *testing.T, render bool) *app {
 	t.Helper()
-	mem := core.NewMemoryStore()
+	mem := memstore.New()
 	t.Cleanup(func() { mem.Close() })
 	a := &app{engine: gin.New(), store: sessiontest.NewFaultStore(mem), errs: make(chan []error, 1)}
 	a.engine.Use(func(c *gin.Context) {
@@ -263,7 +264,7 @@ func TestHijackCommitsFirst(t *testing.T) {
 
 func TestPanicLeavesSessionUncommitted(t *testing.T) {
 	t.Parallel()
-	mem := core.NewMemoryStore()
+	mem := memstore.New()
 	t.Cleanup(func() { mem.Close() })
 	store := sessiontest.NewFaultStore(mem)
 	r := gin.New()
@@ -282,8 +283,8 @@ func TestPanicLeavesSessionUncommitted(t *testing.T) {
 
 func TestGet(t *testing.T) {
 	t.Parallel()
-	users := core.NewManager(core.NewMemoryStore(), core.WithCookie(core.Cookie{Name: "user"}))
-	admins := core.NewManager(core.NewMemoryStore(), core.WithCookie(core.Cookie{Name: "admin"}))
+	users := core.NewManager(memstore.New(), core.WithCookie(core.Cookie{Name: "user"}))
+	admins := core.NewManager(memstore.New(), core.WithCookie(core.Cookie{Name: "admin"}))
 	r := gin.New()
 	r.GET("/none", func(c *gin.Context) {
 		c.String(http.StatusOK, "%v", ginsession.Get(c) == nil)

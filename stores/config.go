@@ -66,12 +66,12 @@ type Config struct {
 	Redis    RedisConfig    `yaml:"redis" json:"redis" mapstructure:"redis"`
 	Memcache MemcacheConfig `yaml:"memcache" json:"memcache" mapstructure:"memcache"`
 
-	// Cached puts an in-process cache (core.NewCachedStore) in front of the
+	// Cached puts an in-process cache (cachedstore.New) in front of the
 	// selected backend when Cached.Enabled is set.
 	Cached CacheConfig `yaml:"cached" json:"cached" mapstructure:"cached"`
 }
 
-// MemoryConfig configures the "memory" backend, core.NewMemoryStore.
+// MemoryConfig configures the "memory" backend, memstore.New.
 type MemoryConfig struct {
 	// MaxEntries bounds the number of sessions kept. Zero means the memory
 	// store's default; it must not be negative.
@@ -81,7 +81,7 @@ type MemoryConfig struct {
 	Timeout int `yaml:"timeout" json:"timeout" mapstructure:"timeout"`
 }
 
-// FileConfig configures the "file" backend, core.NewFileStore.
+// FileConfig configures the "file" backend, filestore.New.
 type FileConfig struct {
 	// Dir is the directory holding one file per session. It is created
 	// (mode 0700) when missing; it must not name anything but a directory.
@@ -162,7 +162,7 @@ type MemcacheConfig struct {
 }
 
 // CacheConfig configures the in-process cache put in front of any backend
-// (core.NewCachedStore).
+// (cachedstore.New).
 type CacheConfig struct {
 	// Enabled turns the cache on. The other fields are read only then.
 	Enabled bool `yaml:"enabled" json:"enabled" mapstructure:"enabled"`

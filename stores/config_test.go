@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 )
 
 // The example of the issue and of the package documentation.
@@ -214,9 +215,10 @@ func TestConfigOptions(t *testing.T) {
 func idleTimeout(tb testing.TB, opts []core.Option) time.Duration {
 	tb.Helper()
 	now := time.Now().Add(time.Hour).Truncate(time.Second)
-	store := core.NewMemoryStore()
+	clock := func() time.Time { return now }
+	store := memstore.New(memstore.WithClock(clock))
 	tb.Cleanup(func() { store.Close() })
-	opts = append([]core.Option{core.WithLifetime(1000 * time.Hour), core.WithClock(func() time.Time { return now })}, opts...)
+	opts = append([]core.Option{core.WithLifetime(1000 * time.Hour), core.WithClock(clock)}, opts...)
 	m := core.NewManager(store, opts...)
 	ctx := tb.(interface{ Context() context.Context }).Context()
 	s, err := m.Load(ctx, "")

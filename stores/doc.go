@@ -34,7 +34,7 @@
 // Cluster client, or, with master_name, name the Sentinels of a failover
 // group. A single seed address of a cluster needs cluster: true; Open
 // refuses a cluster node reached without it. The cached section puts an
-// in-process cache (core.NewCachedStore) in front of any backend.
+// in-process cache (cachedstore.New) in front of any backend.
 //
 // A mistake is an error matching [ErrConfig] that names the field, such as
 // "redis.port" or "database.path"; Open never falls back to a default in

@@ -15,6 +15,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/cachedstore"
+	"github.com/sessionkit/sessionkit/core/filestore"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/stores/memcachestore"
 	"github.com/sessionkit/sessionkit/stores/redisstore"
 	"github.com/sessionkit/sessionkit/stores/sqlitestore"
@@ -53,11 +56,11 @@ func Open(ctx context.Context, cfg Config) (core.Store, error) {
 	)
 	switch backend {
 	case BackendMemory:
-		var opts []core.MemoryOption
+		var opts []memstore.Option
 		if n := cfg.Memory.MaxEntries; n > 0 {
-			opts = append(opts, core.WithMemoryMaxEntries(n))
+			opts = append(opts, memstore.WithMaxEntries(n))
 		}
-		s = core.NewMemoryStore(opts...)
+		s = memstore.New(opts...)
 	case BackendFile:
 		s, err = openFile(cfg.File)
 	case BackendDatabase:
@@ -71,15 +74,15 @@ func Open(ctx context.Context, cfg Config) (core.Store, error) {
 		return nil, err
 	}
 	if cfg.Cached.Enabled {
-		var opts []core.CachedOption
+		var opts []cachedstore.Option
 		if n := cfg.Cached.MaxEntries; n > 0 {
-			opts = append(opts, core.WithCachedMaxEntries(n))
+			opts = append(opts, cachedstore.WithMaxEntries(n))
 		}
 		if n := cfg.Cached.Staleness; n > 0 {
-			opts = append(opts, core.WithCachedMaxStale(time.Duration(n)*time.Second))
+			opts = append(opts, cachedstore.WithMaxStale(time.Duration(n)*time.Second))
 		}
 		// The cached store owns s: its Close closes s and what s owns.
-		s = core.NewCachedStore(s, opts...)
+		s = cachedstore.New(s, opts...)
 	}
 	return s, nil
 }
@@ -114,7 +117,7 @@ func openFile(c FileConfig) (core.Store, error) {
 	if err := checkDir("file.dir", c.Dir); err != nil {
 		return nil, err
 	}
-	s, err := core.NewFileStore(c.Dir)
+	s, err := filestore.New(c.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("stores: file.dir: %w", err)
 	}

@@ -126,16 +126,17 @@ func checkCapabilities(t *testing.T, s core.Store, iterates bool) {
 	_, touch := s.(core.TouchStore)
 	_, ttl := s.(core.TTLStore)
 	_, cleanup := s.(core.CleanupStore)
+	_, counts := s.(core.CountStore)
 	_, closer := s.(io.Closer)
-	if !delta || !touch || !ttl || !cleanup || !closer {
-		t.Fatalf("%T: delta=%v touch=%v ttl=%v cleanup=%v closer=%v, want all", s, delta, touch, ttl, cleanup, closer)
+	if !delta || !touch || !ttl || !cleanup || !counts || !closer {
+		t.Fatalf("%T: delta=%v touch=%v ttl=%v cleanup=%v count=%v closer=%v, want all", s, delta, touch, ttl, cleanup, counts, closer)
 	}
 	key := "caps-" + uniquePrefix()
 	if err := s.Save(ctx, key, storetest.Record(time.Now().Add(time.Minute), "a", "1"), time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Delete(ctx, key)
-	n, err := core.Count(ctx, s)
+	n, err := s.(core.CountStore).Count(ctx)
 	switch {
 	case iterates && err != nil:
 		t.Errorf("Count: %v", err)
@@ -144,7 +145,7 @@ func checkCapabilities(t *testing.T, s core.Store, iterates bool) {
 	case !iterates && !errors.Is(err, core.ErrNotSupported):
 		t.Errorf("Count: got %v, want core.ErrNotSupported", err)
 	}
-	ttlLeft, found, err := core.StoreTTL(ctx, s, key, time.Now())
+	ttlLeft, found, err := s.(core.TTLStore).TTL(ctx, key)
 	if err != nil || !found || ttlLeft <= 50*time.Second || ttlLeft > time.Minute {
 		t.Errorf("TTL = %v, %v, %v; want about 1m", ttlLeft, found, err)
 	}

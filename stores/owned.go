@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 // ownedStore is a store together with the client Open made for it, which
@@ -81,7 +82,7 @@ func (s *ownedStore) Delete(ctx context.Context, key string) error {
 	return s.inner.Delete(ctx, key)
 }
 
-func (s *ownedStore) SaveDelta(ctx context.Context, key string, d *core.Delta) error {
+func (s *ownedStore) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
 	if ds, ok := s.inner.(core.DeltaStore); ok {
 		if err := s.check(ctx, "save delta"); err != nil {
 			return err

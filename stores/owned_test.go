@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
+	"github.com/sessionkit/sessionkit/core/record"
 	"github.com/sessionkit/sessionkit/core/storetest"
 )
 
@@ -63,7 +65,7 @@ func (b basicStore) Delete(ctx context.Context, key string) error { return b.s.D
 // releases the client once.
 func TestOwnedStoreUnsupported(t *testing.T) {
 	t.Parallel()
-	mem := core.NewMemoryStore()
+	mem := memstore.New()
 	var released atomic.Int32
 	s := &ownedStore{inner: basicStore{mem}, release: func() error {
 		released.Add(1)
@@ -71,7 +73,7 @@ func TestOwnedStoreUnsupported(t *testing.T) {
 	}}
 	calls := map[string]func(ctx context.Context) error{
 		"SaveDelta": func(ctx context.Context) error {
-			return s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: storetest.Header(false, time.Now().Add(time.Minute))})
+			return s.SaveDelta(ctx, "k", &record.Delta{Create: true, Header: storetest.Header(false, time.Now().Add(time.Minute))})
 		},
 		"Take":    func(ctx context.Context) error { _, _, err := s.Take(ctx, "k"); return err },
 		"Touch":   func(ctx context.Context) error { return s.Touch(ctx, "k", time.Now().Add(time.Minute)) },
@@ -91,20 +93,42 @@ func TestOwnedStoreUnsupported(t *testing.T) {
 			t.Errorf("%s with a canceled context: got %v, want context.Canceled", name, err)
 		}
 	}
-	// The helpers fall back to the basic methods when a capability is
-	// not supported.
+	// A manager falls back to the basic methods when a capability is not
+	// supported: the delta becomes load, apply, save, the TTL comes from
+	// the record's header, and Renew takes the old record by load, delete.
 	ctx := t.Context()
-	if err := s.Save(ctx, "k", storetest.Record(time.Now().Add(time.Minute), "a", "1"), time.Now().Add(time.Minute)); err != nil {
+	m := core.NewManager(s)
+	sess, err := m.Load(ctx, "")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if ttl, found, err := core.StoreTTL(ctx, s, "k", time.Now()); err != nil || !found || ttl <= 0 {
-		t.Errorf("StoreTTL = %v, %v, %v; want the record's TTL", ttl, found, err)
+	sess.Set("a", "1")
+	if _, err := m.Commit(ctx, sess); err != nil {
+		t.Fatalf("Commit without SaveDelta: %v", err)
 	}
-	if _, found, err := core.Take(ctx, s, "k", time.Now()); err != nil || !found {
-		t.Errorf("core.Take = %v, %v; want the record", found, err)
+	token := sess.ID()
+	if ttl, found, err := m.RemainingTTL(ctx, token); err != nil || !found || ttl <= 0 {
+		t.Errorf("RemainingTTL = %v, %v, %v; want the record's TTL", ttl, found, err)
 	}
-	if _, found, _ := s.Load(ctx, "k"); found {
-		t.Error("core.Take left the record")
+	sess, err = m.Load(ctx, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := sess.Get("a"); !ok || v != "1" {
+		t.Fatalf("Get(a) = %v, %v after a Commit without SaveDelta; want 1", v, ok)
+	}
+	sess.Renew()
+	if _, err := m.Commit(ctx, sess); err != nil {
+		t.Fatalf("Commit of a Renew without Take: %v", err)
+	}
+	if sess.ID() == token {
+		t.Fatal("Renew kept the ID")
+	}
+	if _, found, _ := s.Load(ctx, core.StoreKey(token)); found {
+		t.Error("Renew without Take left the old record")
+	}
+	if _, found, _ := s.Load(ctx, core.StoreKey(sess.ID())); !found {
+		t.Error("Renew without Take saved no record under the new ID")
 	}
 	for i := 0; i < 2; i++ {
 		if err := s.Close(); err != nil {

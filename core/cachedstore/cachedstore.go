@@ -44,9 +44,9 @@ import (
 // it (see [core.Store.Load]), and the cached store never does.
 //
 // Store implements every optional capability and passes each through
-// honestly. SaveDelta and Touch use the backing store's atomic operation
-// when it has one and otherwise the best-effort fallbacks of [SaveDelta]
-// and [Touch]; when the backing store lacks [core.DeltaStore] or [core.TouchStore],
+// honestly. SaveDelta, Touch and Take use the backing store's atomic
+// operation when it has one and otherwise the manager's best-effort
+// fallbacks (load, apply, save; load, delete); when the backing store lacks [core.DeltaStore] or [core.TouchStore],
 // the cached store serializes the writes of one key within this process, so
 // the fallback loses no update among its own callers (other processes can
 // still interleave). TTL, Iterate, Count, Clear and Cleanup delegate to the

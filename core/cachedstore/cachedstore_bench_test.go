@@ -9,6 +9,7 @@ import (
 
 	"github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/cachedstore"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/core/record"
 	"github.com/sessionkit/sessionkit/core/storetest"
 )
@@ -75,13 +76,13 @@ func benchLoadParallel(b *testing.B, s core.Store) {
 }
 
 func benchCachedMemory(b *testing.B) *cachedstore.Store {
-	c := cachedstore.New(core.NewMemoryStore(), cachedstore.WithMaxStale(time.Hour))
+	c := cachedstore.New(memstore.New(), cachedstore.WithMaxStale(time.Hour))
 	b.Cleanup(func() { c.Close() })
 	return c
 }
 
-func benchMemory(b *testing.B) *core.MemoryStore {
-	m := core.NewMemoryStore()
+func benchMemory(b *testing.B) *memstore.Store {
+	m := memstore.New()
 	b.Cleanup(func() { m.Close() })
 	return m
 }
@@ -98,7 +99,7 @@ func BenchmarkCachedStoreMemoryLoadParallel(b *testing.B) {
 // a memory backing store: the cache's own overhead on a miss.
 func BenchmarkCachedStoreMiss(b *testing.B) {
 	clk := newCachedClock()
-	c := cachedstore.New(core.NewMemoryStore(), cachedstore.WithClock(clk.Now), cachedstore.WithMaxStale(time.Nanosecond))
+	c := cachedstore.New(memstore.New(), cachedstore.WithClock(clk.Now), cachedstore.WithMaxStale(time.Nanosecond))
 	b.Cleanup(func() { c.Close() })
 	key := cachedBenchKeys(1)[0]
 	cachedBenchFill(b, c, []string{key})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/cachedstore"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/core/record"
 	"github.com/sessionkit/sessionkit/core/storetest"
 )
@@ -136,14 +137,14 @@ func cachedWantStats(t *testing.T, c *cachedstore.Store, before cachedstore.Stat
 func TestCachedStoreConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) core.Store {
-		return newTestCachedStore(t, core.NewMemoryStore(core.WithMemoryCleanupInterval(50*time.Millisecond)))
+		return newTestCachedStore(t, memstore.New(memstore.WithCleanupInterval(50*time.Millisecond)))
 	})
 }
 
 func TestCachedStoreConformanceTinyCache(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) core.Store {
-		return newTestCachedStore(t, core.NewMemoryStore(), cachedstore.WithMaxEntries(2), cachedstore.WithMaxStale(20*time.Millisecond))
+		return newTestCachedStore(t, memstore.New(), cachedstore.WithMaxEntries(2), cachedstore.WithMaxStale(20*time.Millisecond))
 	})
 }
 
@@ -157,7 +158,7 @@ func TestCachedStoreConformancePlainBacking(t *testing.T) {
 func TestCachedStoreOwnWritesSeenAtOnce(t *testing.T) {
 	t.Parallel()
 	for name, backing := range map[string]func() core.Store{
-		"memory": func() core.Store { return core.NewMemoryStore() },
+		"memory": func() core.Store { return memstore.New() },
 		"plain":  func() core.Store { return newCachedPlainStore() },
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -217,7 +218,7 @@ func TestCachedStoreStalenessBound(t *testing.T) {
 	t.Parallel()
 	const bound = 5 * time.Second
 	clk := newCachedClock()
-	mem := core.NewMemoryStore()
+	mem := memstore.New()
 	t.Cleanup(func() { mem.Close() })
 	c := newTestCachedStore(t, mem, cachedstore.WithClock(clk.Now), cachedstore.WithMaxStale(bound), cachedstore.WithCloseBacking(false))
 	ctx := t.Context()
@@ -261,7 +262,7 @@ func TestCachedStoreStalenessBound(t *testing.T) {
 func TestCachedStoreRespectsExpiry(t *testing.T) {
 	t.Parallel()
 	clk := newCachedClock()
-	c := newTestCachedStore(t, core.NewMemoryStore(), cachedstore.WithClock(clk.Now), cachedstore.WithMaxStale(time.Hour))
+	c := newTestCachedStore(t, memstore.New(), cachedstore.WithClock(clk.Now), cachedstore.WithMaxStale(time.Hour))
 	ctx := t.Context()
 
 	exp := clk.Now().Add(time.Second)
@@ -294,7 +295,7 @@ func TestCachedStoreSizeBound(t *testing.T) {
 	t.Parallel()
 	t.Run("entries", func(t *testing.T) {
 		t.Parallel()
-		c := newTestCachedStore(t, core.NewMemoryStore(), cachedstore.WithMaxEntries(3))
+		c := newTestCachedStore(t, memstore.New(), cachedstore.WithMaxEntries(3))
 		exp := time.Now().Add(time.Hour)
 		recs := map[string][]byte{}
 		for _, k := range []string{"k1", "k2", "k3"} {
@@ -323,7 +324,7 @@ func TestCachedStoreSizeBound(t *testing.T) {
 		exp := time.Now().Add(time.Hour)
 		small := storetest.Record(exp, "v", strings.Repeat("s", 100))
 		big := storetest.Record(exp, "v", strings.Repeat("b", 10_000))
-		c := newTestCachedStore(t, core.NewMemoryStore(), cachedstore.WithMaxBytes(1000))
+		c := newTestCachedStore(t, memstore.New(), cachedstore.WithMaxBytes(1000))
 		for i := range 20 {
 			cachedSave(t, c, fmt.Sprint("s", i), small, exp)
 		}
@@ -345,14 +346,14 @@ func TestCachedStoreSizeBound(t *testing.T) {
 // cachedGateStore holds a Load that read the backing store, until told to
 // return, so that a test can complete a write in between.
 type cachedGateStore struct {
-	*core.MemoryStore
+	*memstore.Store
 	armed   atomic.Bool
 	loaded  chan struct{}
 	release chan struct{}
 }
 
 func (g *cachedGateStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
-	data, found, err := g.MemoryStore.Load(ctx, key)
+	data, found, err := g.Store.Load(ctx, key)
 	if g.armed.CompareAndSwap(true, false) {
 		g.loaded <- struct{}{}
 		<-g.release
@@ -388,9 +389,9 @@ func TestCachedStoreLoadInvalidateRace(t *testing.T) {
 	for _, w := range writes {
 		t.Run(w.name, func(t *testing.T) {
 			t.Parallel()
-			mem := core.NewMemoryStore()
+			mem := memstore.New()
 			t.Cleanup(func() { mem.Close() })
-			gate := &cachedGateStore{MemoryStore: mem, loaded: make(chan struct{}), release: make(chan struct{})}
+			gate := &cachedGateStore{Store: mem, loaded: make(chan struct{}), release: make(chan struct{})}
 			c := newTestCachedStore(t, gate, cachedstore.WithMaxStale(time.Hour))
 			ctx := t.Context()
 			cachedSave(t, mem, "k", old, exp)
@@ -427,7 +428,7 @@ func TestCachedStoreLoadInvalidateRace(t *testing.T) {
 func TestCachedStoreConcurrentUseStaysCoherent(t *testing.T) {
 	t.Parallel()
 	for name, backing := range map[string]func() core.Store{
-		"memory": func() core.Store { return core.NewMemoryStore() },
+		"memory": func() core.Store { return memstore.New() },
 		"plain":  func() core.Store { return newCachedPlainStore() },
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -502,7 +503,7 @@ func TestCachedStoreCapabilities(t *testing.T) {
 
 	t.Run("memory", func(t *testing.T) {
 		t.Parallel()
-		c := newTestCachedStore(t, core.NewMemoryStore())
+		c := newTestCachedStore(t, memstore.New())
 		ctx := t.Context()
 		exp := time.Now().Add(time.Hour)
 		for _, k := range []string{"a", "b", "c"} {
@@ -556,21 +557,25 @@ func TestCachedStoreCapabilities(t *testing.T) {
 		_, err = c.Cleanup(ctx)
 		unsupported("Cleanup", err)
 
-		// Delta and touch fall back, and the TTL helper reads the header.
+		// Delta and touch fall back, and the manager's RemainingTTL reads
+		// the header. The key is a session's, for RemainingTTL.
+		id := strings.Repeat("A", 43)
+		key := core.StoreKey(id)
 		create := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("a", "1")}
-		if err := c.SaveDelta(ctx, "k", create); err != nil {
+		if err := c.SaveDelta(ctx, key, create); err != nil {
 			t.Fatalf("SaveDelta (create): %v", err)
 		}
-		if err := c.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("b", "2")}); err != nil {
+		if err := c.SaveDelta(ctx, key, &record.Delta{Expiry: exp, Set: storetest.Entries("b", "2")}); err != nil {
 			t.Fatalf("SaveDelta: %v", err)
 		}
 		later := exp.Add(time.Hour)
-		if err := c.Touch(ctx, "k", later); err != nil {
+		if err := c.Touch(ctx, key, later); err != nil {
 			t.Fatalf("Touch: %v", err)
 		}
-		cachedWant(t, c, "k", storetest.Record(later, "a", "1", "b", "2"))
-		if ttl, found, err := core.StoreTTL(ctx, c, "k", time.Now()); err != nil || !found || ttl < 119*time.Minute {
-			t.Errorf("core.StoreTTL = %v, %v, %v; want about two hours", ttl, found, err)
+		cachedWant(t, c, key, storetest.Record(later, "a", "1", "b", "2"))
+		m := core.NewManager(c)
+		if ttl, found, err := m.RemainingTTL(ctx, id); err != nil || !found || ttl < 119*time.Minute {
+			t.Errorf("RemainingTTL = %v, %v, %v; want about two hours", ttl, found, err)
 		}
 	})
 }
@@ -586,7 +591,7 @@ func TestCachedStoreClose(t *testing.T) {
 	exp := time.Now().Add(time.Hour)
 	r := storetest.Record(exp, "a", "1")
 
-	mem := core.NewMemoryStore()
+	mem := memstore.New()
 	c := cachedstore.New(mem)
 	cachedSave(t, c, "k", r, exp)
 	if err := c.Close(); err != nil {
@@ -596,7 +601,7 @@ func TestCachedStoreClose(t *testing.T) {
 		t.Errorf("backing Load after Close: %v, want ErrClosed (Close closes the backing store by default)", err)
 	}
 
-	mem = core.NewMemoryStore()
+	mem = memstore.New()
 	t.Cleanup(func() { mem.Close() })
 	c = cachedstore.New(mem, cachedstore.WithCloseBacking(false))
 	cachedSave(t, c, "k", r, exp)
@@ -630,7 +635,7 @@ func TestCachedStoreCloseReportsBackingError(t *testing.T) {
 }
 
 func TestCachedStoreHitDoesNotAllocate(t *testing.T) {
-	c := newTestCachedStore(t, core.NewMemoryStore())
+	c := newTestCachedStore(t, memstore.New())
 	ctx := t.Context()
 	exp := time.Now().Add(time.Hour)
 	key := strings.Repeat("ab", 32)
@@ -645,20 +650,24 @@ func TestCachedStoreHitDoesNotAllocate(t *testing.T) {
 	}
 }
 
+// TestCachedStoreOptionsPanic checks that New panics on a nil backing
+// store and on a bad option value, with a message naming the option and
+// the value.
 func TestCachedStoreOptionsPanic(t *testing.T) {
 	t.Parallel()
-	for name, f := range map[string]func(){
-		"WithCachedMaxStale(0)":       func() { cachedstore.WithMaxStale(0) },
-		"WithCachedMaxStale(-1s)":     func() { cachedstore.WithMaxStale(-time.Second) },
-		"WithCachedMaxEntries(-1)":    func() { cachedstore.WithMaxEntries(-1) },
-		"WithCachedMaxBytes(-1)":      func() { cachedstore.WithMaxBytes(-1) },
-		"WithCachedClock(nil)":        func() { cachedstore.WithClock(nil) },
-		"NewCachedStore(nil backing)": func() { cachedstore.New(nil) },
+	for want, f := range map[string]func(){
+		"cachedstore: WithMaxStale(0s): ":     func() { cachedstore.New(newCachedPlainStore(), cachedstore.WithMaxStale(0)) },
+		"cachedstore: WithMaxStale(-1s): ":    func() { cachedstore.New(newCachedPlainStore(), cachedstore.WithMaxStale(-time.Second)) },
+		"cachedstore: WithMaxEntries(-1): ":   func() { cachedstore.New(newCachedPlainStore(), cachedstore.WithMaxEntries(-1)) },
+		"cachedstore: WithMaxBytes(-1): ":     func() { cachedstore.New(newCachedPlainStore(), cachedstore.WithMaxBytes(-1)) },
+		"cachedstore: WithClock(nil)":         func() { cachedstore.New(newCachedPlainStore(), cachedstore.WithClock(nil)) },
+		"cachedstore: New(nil backing store)": func() { cachedstore.New(nil) },
 	} {
 		func() {
 			defer func() {
-				if recover() == nil {
-					t.Errorf("%s did not panic", name)
+				msg, _ := recover().(string)
+				if !strings.HasPrefix(msg, want) {
+					t.Errorf("panic %q, want one starting %q", msg, want)
 				}
 			}()
 			f()
@@ -717,7 +726,7 @@ func TestCachedStoreFallbackSerializesKey(t *testing.T) {
 func TestCachedStoreDeltaOnStaleCopy(t *testing.T) {
 	t.Parallel()
 	clk := newCachedClock()
-	backing := core.NewMemoryStore()
+	backing := memstore.New()
 	t.Cleanup(func() { backing.Close() })
 	c := newTestCachedStore(t, backing, cachedstore.WithClock(clk.Now), cachedstore.WithMaxStale(time.Minute))
 	ctx := t.Context()

@@ -86,7 +86,7 @@ const (
 // Encoding is deterministic: map keys are written in sorted order, so equal
 // values give equal bytes.
 //
-// The zero value is ready to use; [NewCodec] returns one. A Binary is
+// The zero value is ready to use; [New] returns one. A Binary is
 // safe for concurrent use, including [Register] while other goroutines
 // encode and decode, and must not be copied after first use.
 type Binary struct {
@@ -94,7 +94,7 @@ type Binary struct {
 	reg atomic.Pointer[registry] // copy-on-write; nil until the first Register
 }
 
-// NewCodec returns a [Binary] with no registered types. It is the
+// New returns a [Binary] with no registered types. It is the
 // codec a manager uses unless told otherwise.
 func New() *Binary {
 	return &Binary{}

@@ -26,7 +26,7 @@ func newTestFileStore(t testing.TB, dir string, opts ...filestore.Option) *files
 	t.Helper()
 	s, err := filestore.New(dir, opts...)
 	if err != nil {
-		t.Fatalf("NewFileStore: %v", err)
+		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
@@ -72,17 +72,20 @@ func TestFileStoreConformance(t *testing.T) {
 func TestFileStoreOptions(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	for name, opts := range map[string][]filestore.Option{
-		"negative interval": {filestore.WithCleanupInterval(-time.Second)},
-		"zero max size":     {filestore.WithMaxSize(0)},
+	for want, opts := range map[string][]filestore.Option{
+		"filestore: WithCleanupInterval(-1s): ": {filestore.WithCleanupInterval(-time.Second)},
+		"filestore: WithMaxSize(0): ":           {filestore.WithMaxSize(0)},
 	} {
-		if s, err := filestore.New(dir, opts...); err == nil {
+		s, err := filestore.New(dir, opts...)
+		if err == nil {
 			s.Close()
-			t.Errorf("%s: NewFileStore succeeded, want an error", name)
+			t.Errorf("New with a bad option succeeded, want an error starting %q", want)
+		} else if !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("New with a bad option: %v, want an error starting %q", err, want)
 		}
 	}
 	if _, err := filestore.New(""); err == nil {
-		t.Error("NewFileStore(\"\") succeeded, want an error")
+		t.Error("New(\"\") succeeded, want an error")
 	}
 
 	file := filepath.Join(dir, "plain")
@@ -91,7 +94,7 @@ func TestFileStoreOptions(t *testing.T) {
 	}
 	_, err := filestore.New(file)
 	if err == nil || !strings.Contains(err.Error(), file) {
-		t.Errorf("NewFileStore on a regular file: %v, want an error naming %s", err, file)
+		t.Errorf("New on a regular file: %v, want an error naming %s", err, file)
 	}
 }
 
@@ -613,7 +616,7 @@ func fileSweepers() int {
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) {
-			return strings.Count(string(buf[:n]), "core.(*FileStore).sweep(")
+			return strings.Count(string(buf[:n]), "filestore.(*Store).sweep(")
 		}
 		buf = make([]byte, 2*len(buf))
 	}

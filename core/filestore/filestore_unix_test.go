@@ -138,7 +138,7 @@ func TestFileStoreLockFileSymlink(t *testing.T) {
 
 func hex2(i int) string { return string("0123456789abcdef"[i>>4]) + string("0123456789abcdef"[i&15]) }
 
-// TestFileStoreRefusesUnsafeDir checks that NewFileStore refuses a
+// TestFileStoreRefusesUnsafeDir checks that New refuses a
 // directory writable by group or others, or owned by another user, with an
 // error saying how to fix it, and that a directory it creates is 0700.
 func TestFileStoreRefusesUnsafeDir(t *testing.T) {
@@ -150,7 +150,7 @@ func TestFileStoreRefusesUnsafeDir(t *testing.T) {
 		s, err := filestore.New(dir)
 		if err == nil {
 			s.Close()
-			t.Errorf("mode %o: NewFileStore succeeded", mode)
+			t.Errorf("mode %o: New succeeded", mode)
 		} else if !strings.Contains(err.Error(), "chmod 700 "+dir) {
 			t.Errorf("mode %o: error %q does not say chmod 700 %s", mode, err, dir)
 		}
@@ -163,7 +163,7 @@ func TestFileStoreRefusesUnsafeDir(t *testing.T) {
 		s, err := filestore.New(dir)
 		if err == nil {
 			s.Close()
-			t.Error("a directory owned by uid 65534: NewFileStore succeeded")
+			t.Error("a directory owned by uid 65534: New succeeded")
 		} else if !strings.Contains(err.Error(), "chown") {
 			t.Errorf("other owner: error %q does not say chown", err)
 		}

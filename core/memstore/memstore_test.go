@@ -42,7 +42,7 @@ func memSweepers() int {
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) {
-			return strings.Count(string(buf[:n]), "core.(*MemoryStore).sweep(")
+			return strings.Count(string(buf[:n]), "memstore.(*Store).sweep(")
 		}
 		buf = make([]byte, 2*len(buf))
 	}
@@ -61,7 +61,7 @@ func TestMemoryStoreCloseStopsSweeper(t *testing.T) {
 		return n
 	}
 	if got := waitFor(func(n int) bool { return n > before }); got <= before {
-		t.Fatalf("%d sweeper goroutines after NewMemoryStore, want %d", got, before+1)
+		t.Fatalf("%d sweeper goroutines after New, want %d", got, before+1)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -76,7 +76,7 @@ func TestMemoryStoreCloseStopsSweeper(t *testing.T) {
 	before = memSweepers()
 	s = memstore.New(memstore.WithCleanupInterval(0))
 	if got := memSweepers(); got != before {
-		t.Errorf("WithMemoryCleanupInterval(0) started a sweeper")
+		t.Errorf("WithCleanupInterval(0) started a sweeper")
 	}
 	s.Close()
 }
@@ -190,20 +190,25 @@ func TestMemoryStoreMaxRecordSize(t *testing.T) {
 	}
 }
 
+// TestMemoryStoreOptionsPanic checks that New panics on a bad option
+// value, with a message naming the option and the value.
 func TestMemoryStoreOptionsPanic(t *testing.T) {
 	t.Parallel()
-	for name, f := range map[string]func(){
-		"WithMemoryMaxEntries(-1)":    func() { memstore.WithMaxEntries(-1) },
-		"WithMemoryMaxRecordSize(-1)": func() { memstore.WithMaxRecordSize(-1) },
-		"WithMemoryShards(0)":         func() { memstore.WithShards(0) },
+	for want, opt := range map[string]memstore.Option{
+		"memstore: WithMaxEntries(-1): ":    memstore.WithMaxEntries(-1),
+		"memstore: WithMaxRecordSize(-1): ": memstore.WithMaxRecordSize(-1),
+		"memstore: WithShards(0): ":         memstore.WithShards(0),
+		"memstore: WithClock(nil)":          memstore.WithClock(nil),
 	} {
 		func() {
 			defer func() {
-				if recover() == nil {
-					t.Errorf("%s did not panic", name)
+				msg, _ := recover().(string)
+				if !strings.HasPrefix(msg, want) {
+					t.Errorf("New with a bad option: panic %q, want one starting %q", msg, want)
 				}
 			}()
-			f()
+			s := memstore.New(opt, memstore.WithCleanupInterval(0))
+			s.Close()
 		}()
 	}
 }
@@ -284,7 +289,7 @@ func BenchmarkMemoryStoreTouch(b *testing.B) {
 	}
 }
 
-func ExampleNewMemoryStore() {
+func ExampleStore_Count() {
 	s := memstore.New(memstore.WithMaxEntries(100_000), memstore.WithCleanupInterval(time.Minute))
 	defer s.Close()
 
@@ -296,10 +301,10 @@ func ExampleNewMemoryStore() {
 	// Output: 1
 }
 
-// A request of an existing session over the memory store allocates only
-// the session with its context: the store key is looked up without a
-// string of its own, and the session's values (here a one-byte key and a
-// small int) cost nothing more.
+// Loading an existing session from the memory store allocates no more
+// than loading an ID the store does not hold (the session and its store
+// key): the store hands out its record without copying it, and the
+// session's values (here a one-byte key and a small int) cost nothing more.
 func TestManagerLoadOnMemoryStoreAllocatesOnlyTheSession(t *testing.T) {
 	m := core.NewManager(newTestMemoryStore(t))
 	ctx := t.Context()
@@ -312,13 +317,23 @@ func TestManagerLoadOnMemoryStoreAllocatesOnlyTheSession(t *testing.T) {
 	if err != nil || res.Token == "" {
 		t.Fatalf("Commit: %v, token %q", err, res.Token)
 	}
-	allocs := testing.AllocsPerRun(100, func() {
-		_, s, err := m.LoadContext(ctx, res.Token)
-		if err != nil || s.ID() != res.Token {
-			t.Fatalf("LoadContext: %v, ID %q", err, s.ID())
+	unknown := strings.Repeat("A", 43)
+	base := testing.AllocsPerRun(100, func() {
+		s, err := m.Load(ctx, unknown)
+		if err != nil || s.ID() != "" {
+			t.Fatalf("Load of an unknown ID: %v, ID %q", err, s.ID())
 		}
 	})
-	if allocs != 1 {
-		t.Errorf("LoadContext allocates %v times, want 1", allocs)
+	allocs := testing.AllocsPerRun(100, func() {
+		s, err := m.Load(ctx, res.Token)
+		if err != nil || s.ID() != res.Token {
+			t.Fatalf("Load: %v, ID %q", err, s.ID())
+		}
+		if n, _ := core.GetAs[int](s, "n"); n != 7 {
+			t.Fatalf("Load: n = %d, want 7", n)
+		}
+	})
+	if allocs > base {
+		t.Errorf("Load of a stored session allocates %v times, of an unknown ID %v: want no more", allocs, base)
 	}
 }

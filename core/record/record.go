@@ -1,5 +1,5 @@
 // Package record is the layout of a sessionkit record, for store authors:
-// the bytes a core.Store] keeps for one session, the [Delta] one request
+// the bytes a core.Store keeps for one session, the [Delta] one request
 // makes to it and the rules for applying a delta ([Apply]).
 //
 // A record is a header (format version, remember-me flag, expiry, creation

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 )
 
@@ -18,11 +19,12 @@ import (
 // buffer, commits, and only then writes the headers and the body.
 func bufferedAdapter(m *core.Manager, next func(w http.ResponseWriter, r *http.Request)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, s, err := m.LoadContext(r.Context(), m.Token(r))
+		s, err := m.Load(r.Context(), m.Token(r))
 		if err != nil {
 			http.Error(w, "session store unavailable", http.StatusInternalServerError)
 			return
 		}
+		ctx := core.NewContext(r.Context(), s)
 		rec := httptest.NewRecorder()
 		next(rec, r.WithContext(ctx))
 		res, err := m.Commit(ctx, s)
@@ -73,7 +75,7 @@ func (c reqCtx) String(status int, body string) {
 func TestThirdPartyAdapter(t *testing.T) {
 	t.Parallel()
 	sessiontest.Run(t, thirdPartyHarness(), func(t *testing.T) core.Store {
-		s := core.NewMemoryStore()
+		s := memstore.New()
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	})

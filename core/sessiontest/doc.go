@@ -16,7 +16,7 @@
 //
 //	func TestMatrix(t *testing.T) {
 //		sessiontest.Run(t, myHarness(), func(t *testing.T) core.Store {
-//			s := core.NewMemoryStore()
+//			s := memstore.New()
 //			t.Cleanup(func() { s.Close() })
 //			return s
 //		})

@@ -6,13 +6,14 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/filestore"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 )
 
 func TestNoRawIDMemoryStore(t *testing.T) {
 	t.Parallel()
-	st := core.NewMemoryStore()
+	st := memstore.New()
 	t.Cleanup(func() { st.Close() })
 	sessiontest.CheckNoRawID(t, st, func(t *testing.T) []string {
 		var out []string
@@ -30,7 +31,7 @@ func TestNoRawIDMemoryStore(t *testing.T) {
 func TestNoRawIDFileStore(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	st, err := core.NewFileStore(dir)
+	st, err := filestore.New(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,14 +55,14 @@ func TestNoRawIDFileStore(t *testing.T) {
 
 func TestTooLargeMemoryStore(t *testing.T) {
 	t.Parallel()
-	st := core.NewMemoryStore(core.WithMemoryMaxRecordSize(4096))
+	st := memstore.New(memstore.WithMaxRecordSize(4096))
 	t.Cleanup(func() { st.Close() })
 	sessiontest.CheckTooLarge(t, st, 4096)
 }
 
 func TestTooLargeFileStore(t *testing.T) {
 	t.Parallel()
-	st, err := core.NewFileStore(t.TempDir(), core.WithFileMaxSize(4096))
+	st, err := filestore.New(t.TempDir(), filestore.WithMaxSize(4096))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 func testRoundTrip(t *testing.T, s core.Store) {
@@ -23,7 +24,7 @@ func testRoundTrip(t *testing.T, s core.Store) {
 	save(t, s, "k", r1, exp)
 	wantRecord(t, s, "k", r1)
 
-	r2 := core.AppendRecord(nil, Header(true, exp.Add(time.Minute)), Entries("b", "2", "c", "3"))
+	r2 := record.Append(nil, Header(true, exp.Add(time.Minute)), Entries("b", "2", "c", "3"))
 	save(t, s, "k", r2, exp.Add(time.Minute))
 	wantRecord(t, s, "k", r2)
 
@@ -78,7 +79,7 @@ func testExpiry(t *testing.T, s core.Store) {
 	}
 	time.Sleep(time.Until(short) + 20*time.Millisecond)
 	wantMissing(t, s, "short")
-	if _, found, err := core.StoreTTL(ctx, s, "short", time.Now()); err != nil || found {
+	if _, found, err := storeTTL(ctx, s, "short", time.Now()); err != nil || found {
 		t.Errorf("StoreTTL of an expired record = found %v, err %v; want not found, nil", found, err)
 	}
 }
@@ -97,24 +98,24 @@ func testExpiryFollowsUpdates(t *testing.T, s core.Store) {
 	save(t, s, "touch-back", Record(long, "a", "1"), long)
 	save(t, s, "delta-back", Record(long, "a", "1"), long)
 
-	if err := core.SaveDelta(ctx, s, "delta", &core.Delta{Expiry: later, Set: Entries("b", "2")}, time.Now()); err != nil {
+	if err := saveDelta(ctx, s, "delta", &record.Delta{Expiry: later, Set: Entries("b", "2")}, time.Now()); err != nil {
 		t.Fatalf("SaveDelta extending the expiry: %v", err)
 	}
-	if err := core.Touch(ctx, s, "touch", later); err != nil {
+	if err := touch(ctx, s, "touch", later); err != nil {
 		t.Fatalf("Touch extending the expiry: %v", err)
 	}
 	save(t, s, "save", Record(later, "a", "1"), later)
-	if err := core.Touch(ctx, s, "touch-back", first); err != nil {
+	if err := touch(ctx, s, "touch-back", first); err != nil {
 		t.Fatalf("Touch shortening the expiry: %v", err)
 	}
-	err := core.SaveDelta(ctx, s, "delta-back", &core.Delta{Header: Header(false, first), Expiry: first}, time.Now())
+	err := saveDelta(ctx, s, "delta-back", &record.Delta{Header: Header(false, first), Expiry: first}, time.Now())
 	if err != nil {
 		t.Fatalf("SaveDelta shortening the expiry: %v", err)
 	}
 
 	// A native TTL rounded up to whole seconds lapses within two seconds.
 	time.Sleep(time.Until(first) + 1500*time.Millisecond)
-	wantRecord(t, s, "delta", core.AppendRecord(nil, Header(false, later), Entries("a", "1", "b", "2")))
+	wantRecord(t, s, "delta", record.Append(nil, Header(false, later), Entries("a", "1", "b", "2")))
 	wantRecord(t, s, "touch", Record(later, "a", "1"))
 	wantRecord(t, s, "save", Record(later, "a", "1"))
 	wantMissing(t, s, "touch-back")
@@ -140,11 +141,11 @@ func testTouch(t *testing.T, s core.Store) {
 				t.Fatalf("%s: Touch(%v): %v", p.name, d, err)
 			}
 			want := bytes.Clone(r)
-			if err := core.SetRecordExpiry(want, e); err != nil {
+			if err := record.SetExpiry(want, e); err != nil {
 				t.Fatal(err)
 			}
 			wantRecord(t, s, k, want)
-			ttl, found, err := core.StoreTTL(ctx, s, k, time.Now())
+			ttl, found, err := storeTTL(ctx, s, k, time.Now())
 			if err != nil || !found || ttl > d+time.Second || ttl < d-10*time.Second {
 				t.Errorf("%s: after Touch(+%v): StoreTTL = %v, found %v, err %v", p.name, d, ttl, found, err)
 			}
@@ -185,7 +186,7 @@ func testTTL(t *testing.T, s core.Store) {
 
 	type ttlFunc func(key string) (time.Duration, bool, error)
 	fns := map[string]ttlFunc{"helper": func(key string) (time.Duration, bool, error) {
-		return core.StoreTTL(ctx, s, key, time.Now())
+		return storeTTL(ctx, s, key, time.Now())
 	}}
 	if ts, ok := s.(core.TTLStore); ok {
 		fns["direct"] = func(key string) (time.Duration, bool, error) { return ts.TTL(ctx, key) }
@@ -224,7 +225,7 @@ func testLarge(t *testing.T, s core.Store) {
 	}
 
 	for _, p := range deltaPaths(s) {
-		d := &core.Delta{Create: true, Header: Header(false, exp), Expiry: exp, Set: Entries("big", big)}
+		d := &record.Delta{Create: true, Header: Header(false, exp), Expiry: exp, Set: Entries("big", big)}
 		err := p.fn(ctx, p.name, d)
 		switch {
 		case errors.Is(err, core.ErrTooLarge):

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 // testSaveRefusesNonRecords checks that Save and SaveDelta refuse bytes
@@ -18,13 +19,13 @@ func testSaveRefusesNonRecords(t *testing.T, s core.Store) {
 	good := Record(exp, "a", "1")
 	truncated := good[:len(good)-1]
 	badVersion := append([]byte(nil), good...)
-	badVersion[0] = core.RecordVersion + 1
-	shortEntry := core.AppendRecord(nil, Header(false, exp), []core.Entry{{Key: "a", Value: []byte("1")}})
+	badVersion[0] = record.Version + 1
+	shortEntry := record.Append(nil, Header(false, exp), []record.Entry{{Key: "a", Value: []byte("1")}})
 	junk := map[string][]byte{
 		"nil":           nil,
 		"empty":         {},
 		"v":             []byte("v"),
-		"short header":  good[:core.RecordHeaderSize-1],
+		"short header":  good[:record.HeaderSize-1],
 		"bad version":   badVersion,
 		"truncated":     truncated,
 		"short entry":   shortEntry,
@@ -56,7 +57,7 @@ func testSaveRefusesNonRecords(t *testing.T, s core.Store) {
 			if create {
 				key = p.name + "-new"
 			}
-			d := &core.Delta{Create: create, Header: []byte("v"), Expiry: exp, Set: Entries("b", "2")}
+			d := &record.Delta{Create: create, Header: []byte("v"), Expiry: exp, Set: Entries("b", "2")}
 			if err := p.fn(ctx, key, d); !errors.Is(err, core.ErrCorrupt) {
 				t.Errorf("%s: SaveDelta (create %v) with a junk header: %v, want an error matching ErrCorrupt", p.name, create, err)
 			}

@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 func testSaveDelta(t *testing.T, s core.Store) {
 	ctx := t.Context()
 	for _, p := range deltaPaths(s) {
 		k := p.name
-		apply := func(step string, d *core.Delta) {
+		apply := func(step string, d *record.Delta) {
 			t.Helper()
 			if err := p.fn(ctx, k, d); err != nil {
 				t.Fatalf("%s: SaveDelta (%s): %v", p.name, step, err)
@@ -24,37 +25,37 @@ func testSaveDelta(t *testing.T, s core.Store) {
 
 		e1 := at(time.Hour)
 		h1 := Header(false, e1)
-		apply("create", &core.Delta{Create: true, Header: h1, Expiry: e1, Set: Entries("a", "1", "b", "2")})
-		wantRecord(t, s, k, core.AppendRecord(nil, h1, Entries("a", "1", "b", "2")))
+		apply("create", &record.Delta{Create: true, Header: h1, Expiry: e1, Set: Entries("a", "1", "b", "2")})
+		wantRecord(t, s, k, record.Append(nil, h1, Entries("a", "1", "b", "2")))
 
-		apply("set and delete, earlier expiry, no header", &core.Delta{
+		apply("set and delete, earlier expiry, no header", &record.Delta{
 			Expiry: e1.Add(-10 * time.Minute),
 			Set:    Entries("c", "3", "b", "22"),
 			Delete: []string{"a", "never-set"},
 		})
-		wantRecord(t, s, k, core.AppendRecord(nil, h1, Entries("b", "22", "c", "3")))
+		wantRecord(t, s, k, record.Append(nil, h1, Entries("b", "22", "c", "3")))
 
 		e2 := e1.Add(time.Hour)
-		apply("later expiry, no header", &core.Delta{Expiry: e2})
-		wantRecord(t, s, k, core.AppendRecord(nil, Header(false, e2), Entries("b", "22", "c", "3")))
+		apply("later expiry, no header", &record.Delta{Expiry: e2})
+		wantRecord(t, s, k, record.Append(nil, Header(false, e2), Entries("b", "22", "c", "3")))
 
 		e3 := at(30 * time.Minute)
-		h3 := core.NewRecordHeader(true, created.Add(time.Hour), e3)
-		apply("new header, earlier expiry", &core.Delta{Header: h3, Expiry: e3, Set: Entries("d", "4")})
-		wantRecord(t, s, k, core.AppendRecord(nil, h3, Entries("b", "22", "c", "3", "d", "4")))
+		h3 := record.NewHeader(true, created.Add(time.Hour), e3)
+		apply("new header, earlier expiry", &record.Delta{Header: h3, Expiry: e3, Set: Entries("d", "4")})
+		wantRecord(t, s, k, record.Append(nil, h3, Entries("b", "22", "c", "3", "d", "4")))
 
-		apply("clear", &core.Delta{Clear: true, Expiry: e3, Set: Entries("e", "5")})
-		wantRecord(t, s, k, core.AppendRecord(nil, h3, Entries("e", "5")))
+		apply("clear", &record.Delta{Clear: true, Expiry: e3, Set: Entries("e", "5")})
+		wantRecord(t, s, k, record.Append(nil, h3, Entries("e", "5")))
 
 		timed := ExpiringEntry("timed", "6", at(time.Hour))
-		apply("same key twice, per-key deadline", &core.Delta{
+		apply("same key twice, per-key deadline", &record.Delta{
 			Expiry: e3,
 			Set:    append(Entries("f", "first"), timed, Entries("f", "second")[0]),
 		})
-		wantRecord(t, s, k, core.AppendRecord(nil, h3, append(Entries("e", "5", "f", "second"), timed)))
+		wantRecord(t, s, k, record.Append(nil, h3, append(Entries("e", "5", "f", "second"), timed)))
 
-		apply("delete everything", &core.Delta{Expiry: e3, Delete: []string{"e", "f", "timed"}})
-		wantRecord(t, s, k, core.AppendRecord(nil, h3, nil))
+		apply("delete everything", &record.Delta{Expiry: e3, Delete: []string{"e", "f", "timed"}})
+		wantRecord(t, s, k, record.Append(nil, h3, nil))
 	}
 }
 
@@ -65,7 +66,7 @@ func testConcurrentDelta(t *testing.T, s core.Store) {
 	}
 	ctx := t.Context()
 	exp := at(time.Hour)
-	err := ds.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: Header(false, exp), Expiry: exp, Set: Entries("base", "0")})
+	err := ds.SaveDelta(ctx, "k", &record.Delta{Create: true, Header: Header(false, exp), Expiry: exp, Set: Entries("base", "0")})
 	if notSupported(t, "SaveDelta", err) {
 		return
 	}
@@ -80,7 +81,7 @@ func testConcurrentDelta(t *testing.T, s core.Store) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			errs[i] = ds.SaveDelta(ctx, "k", &core.Delta{
+			errs[i] = ds.SaveDelta(ctx, "k", &record.Delta{
 				Expiry: exp,
 				Set:    Entries(fmt.Sprintf("g%02d", i), strconv.Itoa(i)),
 			})
@@ -114,7 +115,7 @@ func testConcurrentDelta(t *testing.T, s core.Store) {
 	for i := range m {
 		wg.Go(func() {
 			<-start
-			errs[i] = ds.SaveDelta(ctx, "new", &core.Delta{
+			errs[i] = ds.SaveDelta(ctx, "new", &record.Delta{
 				Create: true, Header: Header(false, exp), Expiry: exp,
 				Set: Entries("winner", strconv.Itoa(i)),
 			})
@@ -148,10 +149,10 @@ func testCreateIfAbsent(t *testing.T, s core.Store) {
 	}
 	exp := at(time.Hour)
 	h := Header(true, exp)
-	create := func() *core.Delta {
-		return &core.Delta{Create: true, Header: h, Expiry: exp, Set: Entries("new", "2")}
+	create := func() *record.Delta {
+		return &record.Delta{Create: true, Header: h, Expiry: exp, Set: Entries("new", "2")}
 	}
-	want := core.AppendRecord(nil, h, Entries("new", "2"))
+	want := record.Append(nil, h, Entries("new", "2"))
 
 	for _, p := range paths {
 		k := p.name
@@ -196,12 +197,12 @@ func testNoResurrection(t *testing.T, s core.Store) {
 		save(t, s, p.name+"-lapsed", Record(lapse, "a", "1"), lapse)
 	}
 	exp := at(time.Hour)
-	updates := map[string]func() *core.Delta{
-		"no header": func() *core.Delta { return &core.Delta{Expiry: exp, Set: Entries("b", "2")} },
-		"header": func() *core.Delta {
-			return &core.Delta{Header: Header(false, exp), Expiry: exp, Set: Entries("b", "2")}
+	updates := map[string]func() *record.Delta{
+		"no header": func() *record.Delta { return &record.Delta{Expiry: exp, Set: Entries("b", "2")} },
+		"header": func() *record.Delta {
+			return &record.Delta{Header: Header(false, exp), Expiry: exp, Set: Entries("b", "2")}
 		},
-		"clear": func() *core.Delta { return &core.Delta{Clear: true, Header: Header(false, exp), Expiry: exp} },
+		"clear": func() *record.Delta { return &record.Delta{Clear: true, Header: Header(false, exp), Expiry: exp} },
 	}
 	wantGone := func(p deltaPath, k, why string) {
 		t.Helper()

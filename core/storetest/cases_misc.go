@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 // iterateAll collects what core.Iterate visits, failing t on a key visited
@@ -18,7 +19,7 @@ import (
 func iterateAll(t *testing.T, s core.Store) (seen map[string][]byte, ok bool) {
 	t.Helper()
 	seen = map[string][]byte{}
-	err := core.Iterate(t.Context(), s, func(k string, data []byte) bool {
+	err := iterate(t.Context(), s, func(k string, data []byte) bool {
 		if _, dup := seen[k]; dup {
 			t.Errorf("Iterate visited %q twice", k)
 		}
@@ -62,7 +63,7 @@ func wantVisited(t *testing.T, s core.Store, want map[string][]byte) {
 // wantCount fails t unless Count (when supported) reports n.
 func wantCount(t *testing.T, s core.Store, n int, when string) {
 	t.Helper()
-	got, err := core.Count(t.Context(), s)
+	got, err := count(t.Context(), s)
 	if notSupported(t, "Count", err) {
 		return
 	}
@@ -89,7 +90,7 @@ func testIterateCountClear(t *testing.T, s core.Store) {
 
 	wantVisited(t, s, live)
 	calls := 0
-	err := core.Iterate(ctx, s, func(string, []byte) bool { calls++; return false })
+	err := iterate(ctx, s, func(string, []byte) bool { calls++; return false })
 	if !errors.Is(err, core.ErrNotSupported) {
 		if err != nil || calls != 1 {
 			t.Errorf("Iterate with fn returning false: %d calls, err %v; want 1 call, nil", calls, err)
@@ -97,7 +98,7 @@ func testIterateCountClear(t *testing.T, s core.Store) {
 	}
 	wantCount(t, s, 3, "with 3 live and 2 expired records")
 
-	removed, err := core.Cleanup(ctx, s)
+	removed, err := cleanup(ctx, s)
 	if !notSupported(t, "Cleanup", err) {
 		if err != nil {
 			t.Errorf("Cleanup: %v", err)
@@ -112,7 +113,7 @@ func testIterateCountClear(t *testing.T, s core.Store) {
 	wantCount(t, s, 3, "after Cleanup")
 	wantVisited(t, s, live)
 
-	err = core.ClearAll(ctx, s)
+	err = clearAll(ctx, s)
 	if notSupported(t, "Clear", err) {
 		return
 	}
@@ -159,12 +160,12 @@ func testClose(t *testing.T, s core.Store) {
 	check("Load", err)
 	check("Save", s.Save(ctx, "k2", Record(exp), exp))
 	check("Delete", s.Delete(ctx, "k"))
-	check("core.SaveDelta", core.SaveDelta(ctx, s, "k", &core.Delta{Expiry: exp}, time.Now()))
-	check("core.Touch", core.Touch(ctx, s, "k", exp))
-	_, _, err = core.StoreTTL(ctx, s, "k", time.Now())
+	check("core.SaveDelta", saveDelta(ctx, s, "k", &record.Delta{Expiry: exp}, time.Now()))
+	check("core.Touch", touch(ctx, s, "k", exp))
+	_, _, err = storeTTL(ctx, s, "k", time.Now())
 	check("core.StoreTTL", err)
 	if ds, ok := s.(core.DeltaStore); ok {
-		checkCap("SaveDelta", ds.SaveDelta(ctx, "k", &core.Delta{Expiry: exp}))
+		checkCap("SaveDelta", ds.SaveDelta(ctx, "k", &record.Delta{Expiry: exp}))
 	}
 	if ts, ok := s.(core.TouchStore); ok {
 		checkCap("Touch", ts.Touch(ctx, "k", exp))
@@ -277,12 +278,12 @@ func testDoneContext(t *testing.T, s core.Store) {
 		wantMissing(t, s, "new")
 		check("Save over a record", s.Save(ctx, "live", Record(later, "b", "2"), later))
 		check("Delete", s.Delete(ctx, "live"))
-		create := &core.Delta{Create: true, Header: Header(false, exp), Expiry: exp, Set: Entries("b", "2")}
-		check("core.SaveDelta (create)", core.SaveDelta(ctx, s, "new", create, time.Now()))
+		create := &record.Delta{Create: true, Header: Header(false, exp), Expiry: exp, Set: Entries("b", "2")}
+		check("core.SaveDelta (create)", saveDelta(ctx, s, "new", create, time.Now()))
 		wantMissing(t, s, "new")
-		check("core.SaveDelta", core.SaveDelta(ctx, s, "live", &core.Delta{Expiry: later, Set: Entries("b", "2")}, time.Now()))
-		check("core.Touch", core.Touch(ctx, s, "live", later))
-		_, _, err = core.StoreTTL(ctx, s, "live", time.Now())
+		check("core.SaveDelta", saveDelta(ctx, s, "live", &record.Delta{Expiry: later, Set: Entries("b", "2")}, time.Now()))
+		check("core.Touch", touch(ctx, s, "live", later))
+		_, _, err = storeTTL(ctx, s, "live", time.Now())
 		check("core.StoreTTL", err)
 		if ds, ok := s.(core.DeltaStore); ok {
 			checkCap("SaveDelta", ds.SaveDelta(ctx, "new", create))
@@ -296,14 +297,14 @@ func testDoneContext(t *testing.T, s core.Store) {
 			checkCap("TTL", err)
 		}
 		called := false
-		checkCap("Iterate", core.Iterate(ctx, s, func(string, []byte) bool { called = true; return true }))
+		checkCap("Iterate", iterate(ctx, s, func(string, []byte) bool { called = true; return true }))
 		if called {
 			t.Error("Iterate with a done context called fn")
 		}
-		_, err = core.Count(ctx, s)
+		_, err = count(ctx, s)
 		checkCap("Count", err)
-		checkCap("Clear", core.ClearAll(ctx, s))
-		_, err = core.Cleanup(ctx, s)
+		checkCap("Clear", clearAll(ctx, s))
+		_, err = cleanup(ctx, s)
 		checkCap("Cleanup", err)
 
 		wantRecord(t, s, "live", r)
@@ -323,8 +324,8 @@ func testNoAliasing(t *testing.T, s core.Store) {
 
 	for _, p := range deltaPaths(s) {
 		hdr := Header(false, exp)
-		val := core.EncodeEntry(nil, time.Time{}, []byte("value-2"))
-		err := p.fn(ctx, p.name, &core.Delta{Create: true, Header: hdr, Expiry: exp, Set: []core.Entry{{Key: "a", Value: val}}})
+		val := record.EncodeEntry(nil, time.Time{}, []byte("value-2"))
+		err := p.fn(ctx, p.name, &record.Delta{Create: true, Header: hdr, Expiry: exp, Set: []record.Entry{{Key: "a", Value: val}}})
 		if err != nil {
 			t.Fatalf("%s: SaveDelta (create): %v", p.name, err)
 		}
@@ -334,8 +335,8 @@ func testNoAliasing(t *testing.T, s core.Store) {
 		}
 		wantRecord(t, s, p.name, Record(exp, "a", "value-2"))
 
-		val = core.EncodeEntry(nil, time.Time{}, []byte("value-3"))
-		if err := p.fn(ctx, p.name, &core.Delta{Expiry: exp, Set: []core.Entry{{Key: "b", Value: val}}}); err != nil {
+		val = record.EncodeEntry(nil, time.Time{}, []byte("value-3"))
+		if err := p.fn(ctx, p.name, &record.Delta{Expiry: exp, Set: []record.Entry{{Key: "b", Value: val}}}); err != nil {
 			t.Fatalf("%s: SaveDelta: %v", p.name, err)
 		}
 		for i := range val {
@@ -356,12 +357,12 @@ func testLoadedDataStable(t *testing.T, s core.Store) {
 		name string
 		fn   func() error
 	}{
-		{"Touch", func() error { return core.Touch(ctx, s, "k", exp.Add(time.Minute)) }},
+		{"Touch", func() error { return touch(ctx, s, "k", exp.Add(time.Minute)) }},
 		{"SaveDelta", func() error {
-			return core.SaveDelta(ctx, s, "k", &core.Delta{Expiry: exp, Set: Entries("a", "2", "b", "3")}, time.Now())
+			return saveDelta(ctx, s, "k", &record.Delta{Expiry: exp, Set: Entries("a", "2", "b", "3")}, time.Now())
 		}},
 		{"SaveDelta (clear)", func() error {
-			return core.SaveDelta(ctx, s, "k", &core.Delta{Clear: true, Expiry: exp.Add(time.Hour)}, time.Now())
+			return saveDelta(ctx, s, "k", &record.Delta{Clear: true, Expiry: exp.Add(time.Hour)}, time.Now())
 		}},
 		{"Save", func() error { return s.Save(ctx, "k", Record(exp, "c", "4"), exp) }},
 		{"Delete", func() error { return s.Delete(ctx, "k") }},

@@ -21,7 +21,7 @@ type takePath struct {
 // [core.Take], and directly when s implements [core.TakeStore].
 func takePaths(s core.Store) []takePath {
 	paths := []takePath{{"helper", func(t *testing.T, key string) ([]byte, bool, error) {
-		return core.Take(t.Context(), s, key, time.Now())
+		return take(t.Context(), s, key, time.Now())
 	}}}
 	if ts, ok := s.(core.TakeStore); ok {
 		paths = append(paths, takePath{"direct", func(t *testing.T, key string) ([]byte, bool, error) {

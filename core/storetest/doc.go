@@ -30,8 +30,9 @@
 //   - Expiry is honoured to the millisecond: the store never returns an
 //     expired record, and its own expiry (a native TTL, a column) follows
 //     Save, SaveDelta and Touch, later and earlier.
-//   - SaveDelta, through [core.SaveDelta] and directly when the store is a
-//     [core.DeltaStore], follows [core.ApplyDelta]: set, delete and clear
+//   - SaveDelta, directly when the store is a [core.DeltaStore] and through
+//     the manager's fallback (load, [record.Apply], save) otherwise, follows
+//     the delta rules: set, delete and clear
 //     keys, keep the header and never shorten the expiry when the delta has
 //     no header, insert-if-absent ([core.ErrSessionExists]) and no
 //     resurrection ([core.ErrSessionGone]). Concurrent deltas on one

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 	"github.com/sessionkit/sessionkit/core/storetest"
 )
 
@@ -54,7 +55,7 @@ func (s *refStore) live(e refEntry, ok bool) bool {
 	if s.bug == "returns-expired" {
 		return ok
 	}
-	return ok && e.expiry.After(time.Now()) && core.RecordLive(e.data, time.Now())
+	return ok && e.expiry.After(time.Now()) && record.Live(e.data, time.Now())
 }
 
 func (s *refStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
@@ -74,7 +75,7 @@ func (s *refStore) Save(ctx context.Context, key string, data []byte, expiry tim
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
-	if err := core.CheckRecord(data); err != nil && s.bug != "accepts-junk" {
+	if err := record.Check(data); err != nil && s.bug != "accepts-junk" {
 		return err
 	}
 	if s.bug == "writes-too-large" && len(data) > 100<<10 {
@@ -102,7 +103,7 @@ func (s *refStore) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-func (s *refStore) SaveDelta(ctx context.Context, key string, d *core.Delta) error {
+func (s *refStore) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
@@ -120,18 +121,18 @@ func (s *refStore) SaveDelta(ctx context.Context, key string, d *core.Delta) err
 	if s.bug == "creates-over-live" && d.Create {
 		found = false
 	}
-	data, expiry, err := core.ApplyDelta(e.data, found, d, now)
+	data, expiry, err := record.Apply(e.data, found, d, now)
 	if errors.Is(err, core.ErrSessionGone) && s.bug == "resurrects" && d.Header != nil {
 		c := *d
 		c.Create = true
-		data, expiry, err = core.ApplyDelta(nil, false, &c, now)
+		data, expiry, err = record.Apply(nil, false, &c, now)
 	}
 	if err != nil {
 		return err
 	}
 	if s.bug == "shortens-expiry" && d.Header == nil {
 		expiry = d.Expiry
-		if err := core.SetRecordExpiry(data, expiry); err != nil {
+		if err := record.SetExpiry(data, expiry); err != nil {
 			return err
 		}
 	}
@@ -159,7 +160,7 @@ func (s *refStore) Touch(ctx context.Context, key string, expiry time.Time) erro
 	if s.bug != "touch-in-place" {
 		data = bytes.Clone(data)
 	}
-	if err := core.SetRecordExpiry(data, expiry); err != nil {
+	if err := record.SetExpiry(data, expiry); err != nil {
 		return err
 	}
 	if s.bug == "stale-native-expiry" {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 // created is the creation time written into every header built here; a
@@ -16,34 +16,34 @@ var created = time.Unix(1_700_000_000, 0)
 // Header returns a record header with the given remember-me flag and
 // expiry and a fixed creation time.
 func Header(remember bool, expiry time.Time) []byte {
-	return core.NewRecordHeader(remember, created, expiry)
+	return record.NewHeader(remember, created, expiry)
 }
 
 // Entries turns key/value pairs into record entries without a deadline of
 // their own: Entries("a", "1", "b", "2"). It panics when kv has an odd
 // length.
-func Entries(kv ...string) []core.Entry {
+func Entries(kv ...string) []record.Entry {
 	if len(kv)%2 != 0 {
 		panic("storetest: Entries needs key/value pairs")
 	}
-	es := make([]core.Entry, 0, len(kv)/2)
+	es := make([]record.Entry, 0, len(kv)/2)
 	for i := 0; i < len(kv); i += 2 {
-		es = append(es, core.Entry{Key: kv[i], Value: core.EncodeEntry(nil, time.Time{}, []byte(kv[i+1]))})
+		es = append(es, record.Entry{Key: kv[i], Value: record.EncodeEntry(nil, time.Time{}, []byte(kv[i+1]))})
 	}
 	return es
 }
 
 // ExpiringEntry returns an entry holding value that expires on its own at
 // deadline.
-func ExpiringEntry(key, value string, deadline time.Time) core.Entry {
-	return core.Entry{Key: key, Value: core.EncodeEntry(nil, deadline, []byte(value))}
+func ExpiringEntry(key, value string, deadline time.Time) record.Entry {
+	return record.Entry{Key: key, Value: record.EncodeEntry(nil, deadline, []byte(value))}
 }
 
 // Record returns an encoded record expiring at expiry that holds the
 // key/value pairs kv (see [Entries]). Its header has remember-me off and a
 // fixed creation time.
 func Record(expiry time.Time, kv ...string) []byte {
-	return core.AppendRecord(nil, Header(false, expiry), Entries(kv...))
+	return record.Append(nil, Header(false, expiry), Entries(kv...))
 }
 
 // Values decodes the record data and returns its entries as a map from key
@@ -51,13 +51,13 @@ func Record(expiry time.Time, kv ...string) []byte {
 // cannot be decoded fails t.
 func Values(t testing.TB, data []byte) map[string]string {
 	t.Helper()
-	r, err := core.ParseRecord(data)
+	r, err := record.Parse(data)
 	if err != nil {
 		t.Fatalf("loaded data is not a record: %v", err)
 	}
 	m := make(map[string]string, len(r.Entries))
 	for _, e := range r.Entries {
-		_, v, err := core.DecodeEntry(e.Value)
+		_, v, err := record.DecodeEntry(e.Value)
 		if err != nil {
 			t.Fatalf("entry %q: %v", e.Key, err)
 		}
@@ -73,11 +73,11 @@ func Values(t testing.TB, data []byte) map[string]string {
 // store that keeps the expiry apart from the data may patch the header
 // with its own millisecond-precise copy). It returns nil when they match.
 func SameRecord(got, want []byte) error {
-	g, err := core.ParseRecord(got)
+	g, err := record.Parse(got)
 	if err != nil {
 		return fmt.Errorf("got data that is not a record: %w", err)
 	}
-	w, err := core.ParseRecord(want)
+	w, err := record.Parse(want)
 	if err != nil {
 		return fmt.Errorf("want data that is not a record: %w", err)
 	}
@@ -113,7 +113,7 @@ func SameRecord(got, want []byte) error {
 	return nil
 }
 
-func keysOf(es []core.Entry) string {
+func keysOf(es []record.Entry) string {
 	ks := make([]string, len(es))
 	for i, e := range es {
 		ks[i] = e.Key

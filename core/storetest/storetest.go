@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 // Run runs the conformance suite against the stores newStore makes.
@@ -89,7 +90,7 @@ func wantMissing(t *testing.T, s core.Store, key string) {
 		return
 	}
 	if found {
-		exp, _ := core.RecordExpiry(data)
+		exp, _ := record.Expiry(data)
 		t.Errorf("Load(%q): found a record (expiry %v, now %v), want none", key, exp, time.Now())
 	}
 }
@@ -126,14 +127,14 @@ func notSupported(t *testing.T, op string, err error) bool {
 // store's own method.
 type deltaPath struct {
 	name string
-	fn   func(ctx context.Context, key string, d *core.Delta) error
+	fn   func(ctx context.Context, key string, d *record.Delta) error
 }
 
 // deltaPaths returns the ways of applying a delta to s: always through
 // [core.SaveDelta], and directly when s implements [core.DeltaStore].
 func deltaPaths(s core.Store) []deltaPath {
-	paths := []deltaPath{{"helper", func(ctx context.Context, key string, d *core.Delta) error {
-		return core.SaveDelta(ctx, s, key, d, time.Now())
+	paths := []deltaPath{{"helper", func(ctx context.Context, key string, d *record.Delta) error {
+		return saveDelta(ctx, s, key, d, time.Now())
 	}}}
 	if ds, ok := s.(core.DeltaStore); ok {
 		paths = append(paths, deltaPath{"direct", ds.SaveDelta})
@@ -151,7 +152,7 @@ type touchPath struct {
 // [core.Touch], and directly when s implements [core.TouchStore].
 func touchPaths(s core.Store) []touchPath {
 	paths := []touchPath{{"helper", func(ctx context.Context, key string, expiry time.Time) error {
-		return core.Touch(ctx, s, key, expiry)
+		return touch(ctx, s, key, expiry)
 	}}}
 	if ts, ok := s.(core.TouchStore); ok {
 		paths = append(paths, touchPath{"direct", ts.Touch})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 	"github.com/sessionkit/sessionkit/core/storetest"
 )
 
@@ -24,7 +25,7 @@ func (s *minimalStore) Load(ctx context.Context, key string) ([]byte, bool, erro
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	data, ok := s.m[key]
-	if !ok || !core.RecordLive(data, time.Now()) {
+	if !ok || !record.Live(data, time.Now()) {
 		return nil, false, nil
 	}
 	return data, true, nil
@@ -34,7 +35,7 @@ func (s *minimalStore) Save(ctx context.Context, key string, data []byte, _ time
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := core.CheckRecord(data); err != nil {
+	if err := record.Check(data); err != nil {
 		return err
 	}
 	s.mu.Lock()

@@ -14,6 +14,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/filestore"
+	"github.com/sessionkit/sessionkit/core/memstore"
+	"github.com/sessionkit/sessionkit/core/record"
 	"github.com/sessionkit/sessionkit/hardening/internal/servers"
 	"github.com/sessionkit/sessionkit/stores/memcachestore"
 	"github.com/sessionkit/sessionkit/stores/redisstore"
@@ -41,11 +44,11 @@ func TestNoGoroutineLeak(t *testing.T) {
 		starts bool
 	}{
 		{"memory", func(t *testing.T, i int) (core.Store, func()) {
-			s := core.NewMemoryStore(core.WithMemoryCleanupInterval(time.Millisecond))
+			s := memstore.New(memstore.WithCleanupInterval(time.Millisecond))
 			return s, func() { closeOrFail(t, s) }
 		}, true},
 		{"file", func(t *testing.T, i int) (core.Store, func()) {
-			s, err := core.NewFileStore(filepath.Join(t.TempDir(), fmt.Sprint(i)), core.WithFileCleanupInterval(time.Millisecond))
+			s, err := filestore.New(filepath.Join(t.TempDir(), fmt.Sprint(i)), filestore.WithCleanupInterval(time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,9 +126,13 @@ func use(t *testing.T, s core.Store) {
 	ctx := context.Background()
 	now := time.Now()
 	exp := now.Add(time.Minute)
-	d := &core.Delta{Create: true, Header: core.NewRecordHeader(false, now, exp), Expiry: exp,
-		Set: []core.Entry{{Key: "k", Value: core.EncodeEntry(nil, time.Time{}, []byte("v"))}}}
-	if err := core.SaveDelta(ctx, s, "leak-check", d, now); err != nil {
+	d := &record.Delta{Create: true, Header: record.NewHeader(false, now, exp), Expiry: exp,
+		Set: []record.Entry{{Key: "k", Value: record.EncodeEntry(nil, time.Time{}, []byte("v"))}}}
+	ds, ok := s.(core.DeltaStore)
+	if !ok {
+		t.Fatalf("%T is not a core.DeltaStore", s)
+	}
+	if err := ds.SaveDelta(ctx, "leak-check", d); err != nil {
 		t.Fatal(err)
 	}
 	if _, found, err := s.Load(ctx, "leak-check"); err != nil || !found {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/hardening/internal/harness"
 	"github.com/sessionkit/sessionkit/hardening/internal/webclient"
@@ -94,7 +95,7 @@ func (s *stats) add(ds []time.Duration) {
 // the check of TestLoad must notice.
 func TestLoadDetectsLostUpdates(t *testing.T) {
 	var lost atomic.Int64
-	inner := core.NewMemoryStore()
+	inner := memstore.New()
 	t.Cleanup(func() { inner.Close() })
 	runLoad(t, sessiontest.NetHTTP(), plainStore{inner}, 500*time.Millisecond, 2*clientsPerSession,
 		func(format string, args ...any) { lost.Add(1) })

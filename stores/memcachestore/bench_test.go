@@ -5,7 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
+	"github.com/sessionkit/sessionkit/core/storetest"
 )
 
 // benchRecord is a typical session: ten small entries.
@@ -14,7 +15,7 @@ func benchRecord(exp time.Time) []byte {
 	for i := range 10 {
 		kv = append(kv, fmt.Sprintf("key%d", i), fmt.Sprintf("value number %d", i))
 	}
-	return record(exp, kv...)
+	return storetest.Record(exp, kv...)
 }
 
 // reportRoundTrips reports the commands the server counted per operation
@@ -63,7 +64,7 @@ func BenchmarkSaveDelta(b *testing.B) {
 	if err := s.Save(ctx, key, benchRecord(exp), exp); err != nil {
 		b.Fatal(err)
 	}
-	d := &core.Delta{Expiry: exp, Set: []core.Entry{entry("key3", "a changed value")}}
+	d := &record.Delta{Expiry: exp, Set: []record.Entry{entry("key3", "a changed value")}}
 	addr := memcacheAddr(b)
 	before := serverStats(b, addr)
 	b.ReportAllocs()

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
-	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 // testTimeout is the client timeout in tests: generous, for -race on a
@@ -69,35 +69,8 @@ func newTestStore(t testing.TB, opts ...Option) (*Store, *memcache.Client) {
 	return s, c
 }
 
-// record builds a record expiring at expiry with the given key/value pairs.
-func record(expiry time.Time, kv ...string) []byte {
-	var es []core.Entry
-	for i := 0; i+1 < len(kv); i += 2 {
-		es = append(es, core.Entry{Key: kv[i], Value: core.EncodeEntry(nil, time.Time{}, []byte(kv[i+1]))})
-	}
-	return core.AppendRecord(nil, core.NewRecordHeader(false, time.Now(), expiry), es)
-}
-
-// entries returns the entries of data as a map of key to codec bytes.
-func entries(t testing.TB, data []byte) map[string]string {
-	t.Helper()
-	r, err := core.ParseRecord(data)
-	if err != nil {
-		t.Fatalf("ParseRecord: %v", err)
-	}
-	m := make(map[string]string)
-	for _, e := range r.Entries {
-		_, v, err := core.DecodeEntry(e.Value)
-		if err != nil {
-			t.Fatalf("DecodeEntry(%q): %v", e.Key, err)
-		}
-		m[e.Key] = string(v)
-	}
-	return m
-}
-
-func entry(k, v string) core.Entry {
-	return core.Entry{Key: k, Value: core.EncodeEntry(nil, time.Time{}, []byte(v))}
+func entry(k, v string) record.Entry {
+	return record.Entry{Key: k, Value: record.EncodeEntry(nil, time.Time{}, []byte(v))}
 }
 
 // serverTTL asks the server at addr for the seconds item ik has left, with

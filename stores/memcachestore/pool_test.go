@@ -10,6 +10,8 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
+	"github.com/sessionkit/sessionkit/core/storetest"
 )
 
 // TestPool runs one client over two memcached servers of its own, stops
@@ -33,17 +35,17 @@ func TestPool(t *testing.T) {
 	ctx := t.Context()
 	exp := time.Now().Add(time.Minute)
 	create := func(key, v string) error {
-		return s.SaveDelta(ctx, key, &core.Delta{Create: true, Header: core.NewRecordHeader(false, time.Now(), exp), Expiry: exp, Set: []core.Entry{entry("v", v)}})
+		return s.SaveDelta(ctx, key, &record.Delta{Create: true, Header: record.NewHeader(false, time.Now(), exp), Expiry: exp, Set: []record.Entry{entry("v", v)}})
 	}
 	update := func(key, v string) error {
-		return s.SaveDelta(ctx, key, &core.Delta{Expiry: exp, Set: []core.Entry{entry("v", v)}})
+		return s.SaveDelta(ctx, key, &record.Delta{Expiry: exp, Set: []record.Entry{entry("v", v)}})
 	}
 	value := func(key string) (string, bool, error) {
 		data, found, err := s.Load(ctx, key)
 		if err != nil || !found {
 			return "", found, err
 		}
-		return entries(t, data)["v"], true, nil
+		return storetest.Values(t, data)["v"], true, nil
 	}
 
 	var onA, onB []string
@@ -95,7 +97,7 @@ func TestPool(t *testing.T) {
 		for name, err := range map[string]error{
 			"update": update(key, "2"),
 			"create": create(key, "2"),
-			"Save":   s.Save(ctx, key, record(exp), exp),
+			"Save":   s.Save(ctx, key, storetest.Record(exp), exp),
 			"Touch":  s.Touch(ctx, key, exp),
 			"Delete": s.Delete(ctx, key),
 		} {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 // ErrContention is returned (wrapped) by SaveDelta and Touch when every
@@ -105,7 +106,7 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	if err != nil || it == nil {
 		return nil, false, err
 	}
-	if !core.RecordLive(it.Value, time.Now()) {
+	if !record.Live(it.Value, time.Now()) {
 		return nil, false, nil
 	}
 	return it.Value, true, nil
@@ -122,7 +123,7 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.T
 	if err := s.checkSize("save", len(data)); err != nil {
 		return err
 	}
-	if err := core.CheckRecord(data); err != nil {
+	if err := record.Check(data); err != nil {
 		return fmt.Errorf("memcachestore: save: %w", err)
 	}
 	it := &memcache.Item{Key: s.itemKey(key), Value: data, Expiration: expiration(expiry, time.Now())}
@@ -145,12 +146,12 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// SaveDelta applies d to the record under key with [core.ApplyDelta]'s
+// SaveDelta applies d to the record under key with [record.Apply]'s
 // rules, atomically: it reads the item with gets and writes it back with
 // cas (or add when there is no item), and starts over when another writer
 // got in between, at most the configured number of times. Two round trips
 // when uncontended.
-func (s *Store) SaveDelta(ctx context.Context, key string, d *core.Delta) error {
+func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
 	const op = "save delta"
 	if err := s.ready(ctx, op); err != nil {
 		return err
@@ -171,7 +172,7 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *core.Delta) error 
 			old = it.Value
 		}
 		now := time.Now()
-		data, expiry, err := core.ApplyDelta(old, it != nil, d, now)
+		data, expiry, err := record.Apply(old, it != nil, d, now)
 		if err != nil {
 			return fmt.Errorf("memcachestore: %s: %w", op, err)
 		}
@@ -238,7 +239,7 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		if it == nil || !core.RecordLive(it.Value, time.Now()) {
+		if it == nil || !record.Live(it.Value, time.Now()) {
 			return nil, false, nil
 		}
 		if err := s.ready(ctx, op); err != nil {
@@ -281,10 +282,10 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) error {
 			return err
 		}
 		now := time.Now()
-		if it == nil || !core.RecordLive(it.Value, now) {
+		if it == nil || !record.Live(it.Value, now) {
 			return nil
 		}
-		if err := core.SetRecordExpiry(it.Value, expiry); err != nil {
+		if err := record.SetExpiry(it.Value, expiry); err != nil {
 			return fmt.Errorf("memcachestore: %s: %w", op, err)
 		}
 		if err := s.ready(ctx, op); err != nil {
@@ -312,7 +313,7 @@ func (s *Store) TTL(ctx context.Context, key string) (time.Duration, bool, error
 	if err != nil || !found {
 		return 0, false, err
 	}
-	exp, err := core.RecordExpiry(data)
+	exp, err := record.Expiry(data)
 	if err != nil {
 		return 0, false, fmt.Errorf("memcachestore: ttl: %w", err)
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
+	"github.com/sessionkit/sessionkit/core/storetest"
 )
 
 func TestNewOptions(t *testing.T) {
@@ -134,7 +136,7 @@ func TestLoadSaveDelete(t *testing.T) {
 		if _, found, err := s.Load(ctx, key); err != nil || found {
 			t.Fatalf("Load(%q) before Save = found %v, err %v", key, found, err)
 		}
-		data := record(time.Now().Add(time.Minute), "k", "v")
+		data := storetest.Record(time.Now().Add(time.Minute), "k", "v")
 		if err := s.Save(ctx, key, data, time.Now().Add(time.Minute)); err != nil {
 			t.Fatalf("Save(%q): %v", key, err)
 		}
@@ -162,7 +164,7 @@ func TestHeaderExpiry(t *testing.T) {
 	s, c := newTestStore(t)
 	ctx := t.Context()
 	exp := time.Now().Add(300 * time.Millisecond)
-	if err := s.Save(ctx, "k", record(exp), exp); err != nil {
+	if err := s.Save(ctx, "k", storetest.Record(exp), exp); err != nil {
 		t.Fatal(err)
 	}
 	if _, found, err := s.Load(ctx, "k"); err != nil || !found {
@@ -194,7 +196,7 @@ func TestServerExpiration(t *testing.T) {
 	for _, d := range []time.Duration{10 * time.Minute, 29 * 24 * time.Hour, 40 * 24 * time.Hour, 365 * 24 * time.Hour} {
 		key := fmt.Sprintf("k%d", d)
 		exp := time.Now().Add(d)
-		data := record(exp, "a", "1")
+		data := storetest.Record(exp, "a", "1")
 		if err := s.Save(ctx, key, data, exp); err != nil {
 			t.Fatalf("Save(%v): %v", d, err)
 		}
@@ -217,35 +219,35 @@ func TestSaveDeltaRules(t *testing.T) {
 	s, _ := newTestStore(t)
 	ctx := t.Context()
 	exp := time.Now().Add(time.Minute)
-	hdr := core.NewRecordHeader(false, time.Now(), exp)
+	hdr := record.NewHeader(false, time.Now(), exp)
 
-	if err := s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: []core.Entry{entry("a", "1")}}); !errors.Is(err, core.ErrSessionGone) {
+	if err := s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: []record.Entry{entry("a", "1")}}); !errors.Is(err, core.ErrSessionGone) {
 		t.Fatalf("update of a missing session: %v, want ErrSessionGone", err)
 	}
-	if err := s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: hdr, Expiry: exp, Set: []core.Entry{entry("a", "1"), entry("b", "2")}}); err != nil {
+	if err := s.SaveDelta(ctx, "k", &record.Delta{Create: true, Header: hdr, Expiry: exp, Set: []record.Entry{entry("a", "1"), entry("b", "2")}}); err != nil {
 		t.Fatalf("create: %v", err)
 	}
-	if err := s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: hdr, Expiry: exp}); !errors.Is(err, core.ErrSessionExists) {
+	if err := s.SaveDelta(ctx, "k", &record.Delta{Create: true, Header: hdr, Expiry: exp}); !errors.Is(err, core.ErrSessionExists) {
 		t.Fatalf("second create: %v, want ErrSessionExists", err)
 	}
 	// Header nil with an earlier expiry keeps the stored, later one.
-	if err := s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp.Add(-time.Second), Set: []core.Entry{entry("a", "9")}, Delete: []string{"b"}}); err != nil {
+	if err := s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp.Add(-time.Second), Set: []record.Entry{entry("a", "9")}, Delete: []string{"b"}}); err != nil {
 		t.Fatalf("update: %v", err)
 	}
 	data, found, err := s.Load(ctx, "k")
 	if err != nil || !found {
 		t.Fatalf("Load = %v, %v", found, err)
 	}
-	if got := entries(t, data); len(got) != 1 || got["a"] != "9" {
+	if got := storetest.Values(t, data); len(got) != 1 || got["a"] != "9" {
 		t.Errorf("entries = %v, want a=9", got)
 	}
-	if got, _ := core.RecordExpiry(data); !got.Equal(exp) {
+	if got, _ := record.Expiry(data); !got.Equal(exp) {
 		t.Errorf("expiry = %v, want the stored %v", got, exp)
 	}
 	if err := s.Delete(ctx, "k"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: []core.Entry{entry("a", "1")}}); !errors.Is(err, core.ErrSessionGone) {
+	if err := s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: []record.Entry{entry("a", "1")}}); !errors.Is(err, core.ErrSessionGone) {
 		t.Fatalf("update after delete: %v, want ErrSessionGone", err)
 	}
 	if _, found, _ := s.Load(ctx, "k"); found {
@@ -255,20 +257,20 @@ func TestSaveDeltaRules(t *testing.T) {
 	// An expired item memcached still holds counts as absent: Create
 	// replaces it through cas.
 	past := time.Now().Add(-time.Second)
-	if err := s.Save(ctx, "old", record(past, "x", "1"), time.Now().Add(time.Minute)); err != nil {
+	if err := s.Save(ctx, "old", storetest.Record(past, "x", "1"), time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SaveDelta(ctx, "old", &core.Delta{Expiry: exp, Set: []core.Entry{entry("a", "1")}}); !errors.Is(err, core.ErrSessionGone) {
+	if err := s.SaveDelta(ctx, "old", &record.Delta{Expiry: exp, Set: []record.Entry{entry("a", "1")}}); !errors.Is(err, core.ErrSessionGone) {
 		t.Fatalf("update of an expired record: %v, want ErrSessionGone", err)
 	}
-	if err := s.SaveDelta(ctx, "old", &core.Delta{Create: true, Header: hdr, Expiry: exp, Set: []core.Entry{entry("a", "1")}}); err != nil {
+	if err := s.SaveDelta(ctx, "old", &record.Delta{Create: true, Header: hdr, Expiry: exp, Set: []record.Entry{entry("a", "1")}}); err != nil {
 		t.Fatalf("create over an expired record: %v", err)
 	}
 	data, found, err = s.Load(ctx, "old")
 	if err != nil || !found {
 		t.Fatalf("Load = %v, %v", found, err)
 	}
-	if got := entries(t, data); len(got) != 1 || got["a"] != "1" {
+	if got := storetest.Values(t, data); len(got) != 1 || got["a"] != "1" {
 		t.Errorf("entries = %v, want a=1 only", got)
 	}
 }
@@ -280,7 +282,7 @@ func TestConcurrentDelta(t *testing.T) {
 	s, _ := newTestStore(t, WithMaxCASRetries(1000))
 	ctx := t.Context()
 	exp := time.Now().Add(time.Minute)
-	if err := s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: core.NewRecordHeader(false, time.Now(), exp), Expiry: exp}); err != nil {
+	if err := s.SaveDelta(ctx, "k", &record.Delta{Create: true, Header: record.NewHeader(false, time.Now(), exp), Expiry: exp}); err != nil {
 		t.Fatal(err)
 	}
 	const writers, rounds = 8, 5
@@ -288,7 +290,7 @@ func TestConcurrentDelta(t *testing.T) {
 	for w := range writers {
 		wg.Go(func() {
 			for r := range rounds {
-				d := &core.Delta{Expiry: exp, Set: []core.Entry{entry(fmt.Sprintf("w%d-%d", w, r), "x")}}
+				d := &record.Delta{Expiry: exp, Set: []record.Entry{entry(fmt.Sprintf("w%d-%d", w, r), "x")}}
 				if err := s.SaveDelta(ctx, "k", d); err != nil {
 					t.Errorf("writer %d: %v", w, err)
 				}
@@ -300,7 +302,7 @@ func TestConcurrentDelta(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := entries(t, data); len(got) != writers*rounds {
+	if got := storetest.Values(t, data); len(got) != writers*rounds {
 		t.Errorf("%d entries survived, want %d", len(got), writers*rounds)
 	}
 }
@@ -312,7 +314,7 @@ func TestContention(t *testing.T) {
 	s, _ := newTestStore(t, WithMaxCASRetries(0))
 	ctx := t.Context()
 	exp := time.Now().Add(time.Minute)
-	if err := s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: core.NewRecordHeader(false, time.Now(), exp), Expiry: exp}); err != nil {
+	if err := s.SaveDelta(ctx, "k", &record.Delta{Create: true, Header: record.NewHeader(false, time.Now(), exp), Expiry: exp}); err != nil {
 		t.Fatal(err)
 	}
 	const writers = 16
@@ -322,7 +324,7 @@ func TestContention(t *testing.T) {
 	for w := range writers {
 		wg.Go(func() {
 			<-start
-			errs[w] = s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: []core.Entry{entry(fmt.Sprint(w), "x")}})
+			errs[w] = s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: []record.Entry{entry(fmt.Sprint(w), "x")}})
 		})
 	}
 	close(start)
@@ -331,7 +333,7 @@ func TestContention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := entries(t, data)
+	got := storetest.Values(t, data)
 	lost := 0
 	for w, err := range errs {
 		_, stored := got[fmt.Sprint(w)]
@@ -360,7 +362,7 @@ func TestTouch(t *testing.T) {
 		t.Fatal("Touch created a record")
 	}
 	exp := time.Now().Add(time.Minute)
-	data := record(exp, "a", "1")
+	data := storetest.Record(exp, "a", "1")
 	if err := s.Save(ctx, "k", data, exp); err != nil {
 		t.Fatal(err)
 	}
@@ -372,10 +374,10 @@ func TestTouch(t *testing.T) {
 		if err != nil || !found {
 			t.Fatalf("Load after Touch = %v, %v", found, err)
 		}
-		if e, _ := core.RecordExpiry(got); !e.Equal(next) {
+		if e, _ := record.Expiry(got); !e.Equal(next) {
 			t.Errorf("expiry after Touch = %v, want %v", e, next)
 		}
-		if string(got[core.RecordHeaderSize:]) != string(data[core.RecordHeaderSize:]) {
+		if string(got[record.HeaderSize:]) != string(data[record.HeaderSize:]) {
 			t.Error("Touch changed the entries")
 		}
 		secs, _ := serverTTL(t, memcacheAddr(t), s.itemKey("k"))
@@ -395,13 +397,13 @@ func TestTooLarge(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	exp := time.Now().Add(time.Minute)
-	hdr := core.NewRecordHeader(false, time.Now(), exp)
+	hdr := record.NewHeader(false, time.Now(), exp)
 
 	s, _ := newTestStore(t, WithMaxItemSize(100))
-	big := record(exp, "a", strings.Repeat("x", 100))
+	big := storetest.Record(exp, "a", strings.Repeat("x", 100))
 	for name, err := range map[string]error{
 		"Save":      s.Save(ctx, "k", big, exp),
-		"SaveDelta": s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: hdr, Expiry: exp, Set: []core.Entry{entry("a", strings.Repeat("x", 100))}}),
+		"SaveDelta": s.SaveDelta(ctx, "k", &record.Delta{Create: true, Header: hdr, Expiry: exp, Set: []record.Entry{entry("a", strings.Repeat("x", 100))}}),
 	} {
 		if !errors.Is(err, core.ErrTooLarge) || !strings.Contains(err.Error(), "100 bytes") {
 			t.Errorf("%s over the store limit: %v, want ErrTooLarge naming 100 bytes", name, err)
@@ -411,16 +413,16 @@ func TestTooLarge(t *testing.T) {
 	// The store allows more than the server (-I 1m): the server's refusal
 	// is ErrTooLarge too, and the connection stays usable.
 	s, _ = newTestStore(t, WithMaxItemSize(4<<20))
-	huge := record(exp, "a", strings.Repeat("x", 2<<20))
+	huge := storetest.Record(exp, "a", strings.Repeat("x", 2<<20))
 	for name, err := range map[string]error{
 		"Save":      s.Save(ctx, "k", huge, exp),
-		"SaveDelta": s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: hdr, Expiry: exp, Set: []core.Entry{entry("a", strings.Repeat("x", 2<<20))}}),
+		"SaveDelta": s.SaveDelta(ctx, "k", &record.Delta{Create: true, Header: hdr, Expiry: exp, Set: []record.Entry{entry("a", strings.Repeat("x", 2<<20))}}),
 	} {
 		if !errors.Is(err, core.ErrTooLarge) || !strings.Contains(err.Error(), "item size limit") {
 			t.Errorf("%s over the server limit: %v, want ErrTooLarge", name, err)
 		}
 	}
-	small := record(exp, "a", "1")
+	small := storetest.Record(exp, "a", "1")
 	if err := s.Save(ctx, "k", small, exp); err != nil {
 		t.Fatalf("Save after a refused item: %v", err)
 	}
@@ -452,7 +454,7 @@ func TestClosedAndDoneContext(t *testing.T) {
 	t.Parallel()
 	s, c := newTestStore(t)
 	exp := time.Now().Add(time.Minute)
-	if err := s.Save(t.Context(), "k", record(exp), exp); err != nil {
+	if err := s.Save(t.Context(), "k", storetest.Record(exp), exp); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
@@ -465,9 +467,9 @@ func TestClosedAndDoneContext(t *testing.T) {
 		return map[string]error{
 			"Load":      lerr,
 			"Take":      kerr,
-			"Save":      s.Save(ctx, "k", record(exp), exp),
+			"Save":      s.Save(ctx, "k", storetest.Record(exp), exp),
 			"Delete":    s.Delete(ctx, "k"),
-			"SaveDelta": s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp}),
+			"SaveDelta": s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp}),
 			"Touch":     s.Touch(ctx, "k", exp),
 			"TTL":       terr,
 			"Cleanup":   cerr,
@@ -516,9 +518,9 @@ func TestUnreachable(t *testing.T) {
 		t.Errorf("Take = found %v, err %v; want an error", found, err)
 	}
 	for name, err := range map[string]error{
-		"Save":      s.Save(ctx, "k", record(exp), exp),
+		"Save":      s.Save(ctx, "k", storetest.Record(exp), exp),
 		"Delete":    s.Delete(ctx, "k"),
-		"SaveDelta": s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp}),
+		"SaveDelta": s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp}),
 		"Touch":     s.Touch(ctx, "k", exp),
 	} {
 		if err == nil || errors.Is(err, core.ErrSessionGone) {
@@ -536,7 +538,7 @@ func TestTakeLeavesNothing(t *testing.T) {
 	s, c := newTestStore(t)
 	ctx := t.Context()
 	exp := time.Now().Add(time.Minute)
-	r := record(exp, "a", "1")
+	r := storetest.Record(exp, "a", "1")
 	if err := s.Save(ctx, "k", r, exp); err != nil {
 		t.Fatal(err)
 	}
@@ -568,20 +570,20 @@ func TestTakeLeavesNothing(t *testing.T) {
 		t.Errorf("Touch: %v", err)
 	}
 	wantGone("after Touch")
-	err = s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: []core.Entry{entry("b", "2")}})
+	err = s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: []record.Entry{entry("b", "2")}})
 	if !errors.Is(err, core.ErrSessionGone) {
 		t.Errorf("SaveDelta without Create after Take: %v, want ErrSessionGone", err)
 	}
 	wantGone("after SaveDelta")
-	hdr := core.NewRecordHeader(false, time.Now(), exp)
-	if err := s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: hdr, Expiry: exp, Set: []core.Entry{entry("c", "3")}}); err != nil {
+	hdr := record.NewHeader(false, time.Now(), exp)
+	if err := s.SaveDelta(ctx, "k", &record.Delta{Create: true, Header: hdr, Expiry: exp, Set: []record.Entry{entry("c", "3")}}); err != nil {
 		t.Fatalf("SaveDelta with Create after Take: %v", err)
 	}
 	data, found, err = s.Load(ctx, "k")
 	if err != nil || !found {
 		t.Fatalf("Load of the new session: %v, %v", found, err)
 	}
-	if got := entries(t, data); len(got) != 1 || got["c"] != "3" {
+	if got := storetest.Values(t, data); len(got) != 1 || got["c"] != "3" {
 		t.Errorf("new session entries = %v, want c=3 only", got)
 	}
 }
@@ -593,7 +595,7 @@ func TestTakeNotLive(t *testing.T) {
 	s, c := newTestStore(t)
 	ctx := t.Context()
 	items := map[string][]byte{
-		"expired": record(time.Now().Add(-time.Second), "a", "1"),
+		"expired": storetest.Record(time.Now().Add(-time.Second), "a", "1"),
 		"corrupt": []byte("not a record"),
 		"empty":   {},
 	}
@@ -619,7 +621,7 @@ func TestTakeRoundTrips(t *testing.T) {
 	}
 	ctx := t.Context()
 	exp := time.Now().Add(time.Minute)
-	if err := s.Save(ctx, "k", record(exp, "a", "1"), exp); err != nil {
+	if err := s.Save(ctx, "k", storetest.Record(exp, "a", "1"), exp); err != nil {
 		t.Fatal(err)
 	}
 	count := func(name string, want int64, fn func() error) {
@@ -662,7 +664,7 @@ func TestConcurrentTake(t *testing.T) {
 	const rounds, takers = 30, 8
 	for i := range rounds {
 		k := fmt.Sprintf("take-%d", i)
-		r := record(exp, "a", fmt.Sprint(i))
+		r := storetest.Record(exp, "a", fmt.Sprint(i))
 		if err := s.Save(ctx, k, r, exp); err != nil {
 			t.Fatal(err)
 		}
@@ -702,11 +704,11 @@ func TestTakeRacesWriters(t *testing.T) {
 	s, _ := newTestStore(t, WithMaxCASRetries(1000))
 	ctx := t.Context()
 	exp := time.Now().Add(time.Minute)
-	hdr := core.NewRecordHeader(false, time.Now(), exp)
+	hdr := record.NewHeader(false, time.Now(), exp)
 	const rounds, writers = 10, 8
 	for i := range rounds {
 		k := fmt.Sprintf("race-%d", i)
-		if err := s.SaveDelta(ctx, k, &core.Delta{Create: true, Header: hdr, Expiry: exp}); err != nil {
+		if err := s.SaveDelta(ctx, k, &record.Delta{Create: true, Header: hdr, Expiry: exp}); err != nil {
 			t.Fatal(err)
 		}
 		errs := make([]error, writers)
@@ -718,7 +720,7 @@ func TestTakeRacesWriters(t *testing.T) {
 		for w := range writers {
 			wg.Go(func() {
 				<-start
-				errs[w] = s.SaveDelta(ctx, k, &core.Delta{Expiry: exp, Set: []core.Entry{entry(fmt.Sprint(w), "x")}})
+				errs[w] = s.SaveDelta(ctx, k, &record.Delta{Expiry: exp, Set: []record.Entry{entry(fmt.Sprint(w), "x")}})
 			})
 		}
 		wg.Go(func() {
@@ -730,7 +732,7 @@ func TestTakeRacesWriters(t *testing.T) {
 		if takeErr != nil || !found {
 			t.Fatalf("round %d: Take = %v, %v; want the record", i, found, takeErr)
 		}
-		got := entries(t, taken)
+		got := storetest.Values(t, taken)
 		for w, err := range errs {
 			_, in := got[fmt.Sprint(w)]
 			switch {

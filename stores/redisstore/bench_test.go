@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 	"github.com/sessionkit/sessionkit/core/storetest"
 )
 
@@ -20,7 +20,7 @@ func benchStore(b *testing.B) (*Store, *roundTrips, time.Time) {
 	for i := range 8 {
 		kv = append(kv, fmt.Sprintf("key-%d", i), fmt.Sprintf("a value of some thirty bytes %d", i))
 	}
-	d := &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries(kv...)}
+	d := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries(kv...)}
 	if err := s.SaveDelta(context.Background(), "k", d); err != nil {
 		b.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func BenchmarkLoad(b *testing.B) {
 func BenchmarkSaveDelta(b *testing.B) {
 	s, rt, exp := benchStore(b)
 	ctx := context.Background()
-	d := &core.Delta{Expiry: exp, Set: storetest.Entries("key-3", "a changed value", "new", "v"), Delete: []string{"key-5"}}
+	d := &record.Delta{Expiry: exp, Set: storetest.Entries("key-3", "a changed value", "new", "v"), Delete: []string{"key-5"}}
 	b.ReportAllocs()
 	rt.n.Store(0)
 	b.ResetTimer()

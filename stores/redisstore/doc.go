@@ -28,7 +28,7 @@
 // # Round trips
 //
 // [Store.Load] is one HGETALL. [Store.SaveDelta] is one EVALSHA of a Lua
-// script that applies the [core.Delta] rules atomically on the server
+// script that applies the [record.Delta] rules atomically on the server
 // (insert-if-absent, no resurrection, clear, set, delete, header replace
 // or keep, an expiry that never shrinks when the header is kept); the
 // script is sent in full (EVAL) only the first time a server has not seen

@@ -7,7 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 	"github.com/sessionkit/sessionkit/core/storetest"
 )
 
@@ -28,7 +28,7 @@ func TestRoundTrips(t *testing.T) {
 			exp := time.Now().Add(time.Hour)
 			// Warm up connections, cluster slots and the script cache of
 			// every server the keys below live on.
-			create := &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("a", "1")}
+			create := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("a", "1")}
 			for _, k := range []string{"k", "k2", "k3"} {
 				if err := s.SaveDelta(ctx, k, create); err != nil {
 					t.Fatal(err)
@@ -51,7 +51,7 @@ func TestRoundTrips(t *testing.T) {
 			}{
 				{"Load", func() error { _, _, err := s.Load(ctx, "k"); return err }},
 				{"SaveDelta", func() error {
-					return s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: storetest.Entries("b", "2"), Delete: []string{"a"}})
+					return s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("b", "2"), Delete: []string{"a"}})
 				}},
 				{"SaveDelta create", func() error {
 					return s.SaveDelta(ctx, "k2", create)

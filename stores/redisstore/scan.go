@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 // scanBatch is the COUNT hint given to SCAN and the most keys one pipeline
@@ -159,7 +158,7 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 			now := time.Now()
 			n := 0
 			for _, cmd := range cmds {
-				if h, err := cmd.Bytes(); err == nil && core.RecordLive(h, now) {
+				if h, err := cmd.Bytes(); err == nil && record.Live(h, now) {
 					n++
 				}
 			}

@@ -55,7 +55,7 @@ end
 `
 
 // saveScript applies a delta (or, in put mode, a whole record) to the hash
-// KEYS[1] atomically, following core.ApplyDelta.
+// KEYS[1] atomically, following record.Apply.
 //
 //	ARGV[1] mode: "c" insert-if-absent, "u" update a live record, "p" put
 //	ARGV[2] now, ARGV[3] new header with its expiry set or "" to keep the

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 // Store is a [core.Store] that keeps each session as a Redis hash. It
@@ -98,10 +99,10 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 // reports false when the hash holds no live record at now.
 func buildRecord(fields map[string]string, now time.Time) ([]byte, bool) {
 	header, ok := fields[fieldHeader]
-	if !ok || len(header) < core.RecordHeaderSize {
+	if !ok || len(header) < record.HeaderSize {
 		return nil, false
 	}
-	header = header[:core.RecordHeaderSize]
+	header = header[:record.HeaderSize]
 	type field struct{ name, value string }
 	entries := make([]field, 0, len(fields))
 	size := len(header)
@@ -115,7 +116,7 @@ func buildRecord(fields map[string]string, now time.Time) ([]byte, bool) {
 	slices.SortFunc(entries, func(a, b field) int { return strings.Compare(a.name, b.name) })
 	data := make([]byte, 0, size)
 	data = append(data, header...)
-	if !core.RecordLive(data, now) {
+	if !record.Live(data, now) {
 		return nil, false
 	}
 	for _, e := range entries {
@@ -128,7 +129,7 @@ func buildRecord(fields map[string]string, now time.Time) ([]byte, bool) {
 	return data, true
 }
 
-// expired is core.EntryExpired for an entry held in a string.
+// expired is record.EntryExpired for an entry held in a string.
 func expired(v string, now time.Time) bool {
 	if len(v) < 8 {
 		return true
@@ -139,7 +140,7 @@ func expired(v string, now time.Time) bool {
 
 // Save replaces the record under key with data, valid until expiry, in
 // one script call. The header kept in Redis carries expiry, so a later
-// Load returns data with [core.RecordExpiry] equal to it. Bytes that are
+// Load returns data with [record.Expiry] equal to it. Bytes that are
 // not a record are refused with an error matching [core.ErrCorrupt].
 func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := s.check(ctx, "save"); err != nil {
@@ -148,16 +149,16 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.T
 	if len(data) > s.maxSize {
 		return fmt.Errorf("redisstore: save: %w", s.tooLarge(int64(len(data))))
 	}
-	rec, err := core.ParseRecord(data)
+	rec, err := record.Parse(data)
 	if err != nil {
 		return fmt.Errorf("redisstore: save: %w", err)
 	}
-	header := make([]byte, core.RecordHeaderSize)
+	header := make([]byte, record.HeaderSize)
 	copy(header, data)
-	if err := core.SetRecordExpiry(header, expiry); err != nil {
+	if err := record.SetExpiry(header, expiry); err != nil {
 		return fmt.Errorf("redisstore: save: %w", err)
 	}
-	d := core.Delta{Header: header, Expiry: expiry, Set: rec.Entries}
+	d := record.Delta{Header: header, Expiry: expiry, Set: rec.Entries}
 	return s.run(ctx, "save", "p", key, &d, time.Now())
 }
 
@@ -165,19 +166,19 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.T
 // call once the server knows the script. It returns errors matching
 // [core.ErrSessionExists], [core.ErrSessionGone] and [core.ErrTooLarge]
 // as [core.DeltaStore] describes.
-func (s *Store) SaveDelta(ctx context.Context, key string, d *core.Delta) error {
+func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
 	if err := s.check(ctx, "save delta"); err != nil {
 		return err
 	}
 	var header []byte
 	if d.Header != nil {
-		if len(d.Header) < core.RecordHeaderSize || d.Header[0] != core.RecordVersion {
-			_, err := core.RecordExpiry(d.Header) // explains what is wrong
+		if len(d.Header) < record.HeaderSize || d.Header[0] != record.Version {
+			_, err := record.Expiry(d.Header) // explains what is wrong
 			return fmt.Errorf("redisstore: save delta: header: %w", err)
 		}
-		header = make([]byte, core.RecordHeaderSize)
+		header = make([]byte, record.HeaderSize)
 		copy(header, d.Header)
-		if err := core.SetRecordExpiry(header, d.Expiry); err != nil {
+		if err := record.SetExpiry(header, d.Expiry); err != nil {
 			return fmt.Errorf("redisstore: save delta: %w", err)
 		}
 	}
@@ -192,27 +193,27 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *core.Delta) error 
 
 // run calls saveScript. Of several Sets of one key the last wins; a Set
 // whose entry is already past its deadline (or malformed) becomes a
-// Delete, as core.ApplyDelta drops such entries.
-func (s *Store) run(ctx context.Context, op, mode, key string, d *core.Delta, now time.Time) error {
+// Delete, as record.Apply drops such entries.
+func (s *Store) run(ctx context.Context, op, mode, key string, d *record.Delta, now time.Time) error {
 	clear := "0"
 	if d.Clear {
 		clear = "1"
 	}
 	args := make([]any, 0, 8+len(d.Delete)+2*len(d.Set))
 	args = append(args, mode, timeBytes(now), string(d.Header), timeBytes(d.Expiry), clear, s.maxSize, 0, unixMillisUp(d.Expiry))
-	var size int64 = core.RecordHeaderSize
+	var size int64 = record.HeaderSize
 	for _, k := range d.Delete {
 		args = append(args, k)
 	}
 	for i, e := range d.Set {
-		if lastSet(d.Set[i+1:], e.Key) && core.EntryExpired(e.Value, now) {
+		if lastSet(d.Set[i+1:], e.Key) && record.EntryExpired(e.Value, now) {
 			args = append(args, e.Key)
 		}
 	}
 	ndel := len(args) - 8
 	args[6] = ndel
 	for i, e := range d.Set {
-		if lastSet(d.Set[i+1:], e.Key) && !core.EntryExpired(e.Value, now) {
+		if lastSet(d.Set[i+1:], e.Key) && !record.EntryExpired(e.Value, now) {
 			args = append(args, e.Key, e.Value)
 			size += int64(len(e.Key) + len(e.Value))
 		}
@@ -255,7 +256,7 @@ func unixMillisUp(t time.Time) string {
 }
 
 // lastSet reports whether no entry of rest has key k.
-func lastSet(rest []core.Entry, k string) bool {
+func lastSet(rest []record.Entry, k string) bool {
 	for _, e := range rest {
 		if e.Key == k {
 			return false
@@ -349,7 +350,7 @@ func (s *Store) TTL(ctx context.Context, key string) (time.Duration, bool, error
 	if err != nil {
 		return 0, false, fmt.Errorf("redisstore: ttl: %w", err)
 	}
-	exp, err := core.RecordExpiry(h)
+	exp, err := record.Expiry(h)
 	if err != nil {
 		return 0, false, nil
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 	"github.com/sessionkit/sessionkit/core/storetest"
 )
 
@@ -29,7 +30,7 @@ func backends(t *testing.T, fn func(t *testing.T, c redis.UniversalClient)) {
 	})
 }
 
-func entry(v string) []byte { return core.EncodeEntry(nil, time.Time{}, []byte(v)) }
+func entry(v string) []byte { return record.EncodeEntry(nil, time.Time{}, []byte(v)) }
 
 func hour() time.Time { return time.Now().Add(time.Hour).Truncate(time.Millisecond) }
 
@@ -64,7 +65,7 @@ func TestLayout(t *testing.T) {
 		s := newTestStore(t, c)
 		exp := time.Now().Add(time.Hour).Truncate(time.Millisecond).Add(1) // 1 ns past a millisecond
 		h := storetest.Header(true, exp)
-		d := &core.Delta{Create: true, Header: h, Expiry: exp, Set: []core.Entry{{Key: "h", Value: entry("x")}, {Key: "n", Value: entry("y")}}}
+		d := &record.Delta{Create: true, Header: h, Expiry: exp, Set: []record.Entry{{Key: "h", Value: entry("x")}, {Key: "n", Value: entry("y")}}}
 		if err := s.SaveDelta(ctx, "k", d); err != nil {
 			t.Fatal(err)
 		}
@@ -82,7 +83,7 @@ func TestLayout(t *testing.T) {
 		if fields["n"] != fmt.Sprint(len(data)) {
 			t.Errorf("size field %q, record of %d bytes", fields["n"], len(data))
 		}
-		if got, _ := core.RecordExpiry(data); !got.Equal(exp) {
+		if got, _ := record.Expiry(data); !got.Equal(exp) {
 			t.Errorf("header expiry %v, want exactly %v", got, exp)
 		}
 		pexp, err := c.PExpireTime(ctx, s.prefix+"k").Result()
@@ -95,17 +96,17 @@ func TestLayout(t *testing.T) {
 	})
 }
 
-// TestMatchesApplyDelta runs sequences of deltas through the store and
-// through core.ApplyDelta and wants the same errors and records.
-func TestMatchesApplyDelta(t *testing.T) {
+// TestMatchesRecordApply runs sequences of deltas through the store and
+// through record.Apply and wants the same errors and records.
+func TestMatchesRecordApply(t *testing.T) {
 	exp := hour()
 	later := exp.Add(time.Minute)
 	past := time.Now().Add(-time.Second)
-	e := func(kv ...string) []core.Entry { return storetest.Entries(kv...) }
-	gone := core.Entry{Key: "a", Value: core.EncodeEntry(nil, past, []byte("old"))}
-	short := core.Entry{Key: "b", Value: []byte("bad")}
-	create := &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: e("a", "1", "b", "2", "c", "3")}
-	sequences := map[string][]*core.Delta{
+	e := func(kv ...string) []record.Entry { return storetest.Entries(kv...) }
+	gone := record.Entry{Key: "a", Value: record.EncodeEntry(nil, past, []byte("old"))}
+	short := record.Entry{Key: "b", Value: []byte("bad")}
+	create := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: e("a", "1", "b", "2", "c", "3")}
+	sequences := map[string][]*record.Delta{
 		"create twice":          {create, create},
 		"update missing":        {{Expiry: exp, Set: e("a", "1")}},
 		"create without header": {{Create: true, Expiry: exp}},
@@ -114,7 +115,7 @@ func TestMatchesApplyDelta(t *testing.T) {
 		"last set wins":         {create, {Expiry: exp, Set: e("a", "x", "a", "y", "a", "z")}},
 		"clear":                 {create, {Clear: true, Expiry: exp, Set: e("n", "1")}},
 		"clear then gone":       {create, {Clear: true, Expiry: exp}, {Expiry: exp, Set: e("q", "1")}},
-		"expired set drops":     {create, {Expiry: exp, Set: []core.Entry{gone, short}}},
+		"expired set drops":     {create, {Expiry: exp, Set: []record.Entry{gone, short}}},
 		"keep longer expiry":    {create, {Expiry: exp.Add(-time.Minute), Set: e("a", "2")}},
 		"extend expiry":         {create, {Expiry: later, Set: e("a", "2")}},
 		"header shortens":       {create, {Header: storetest.Header(true, exp), Expiry: exp.Add(-time.Minute)}},
@@ -132,17 +133,17 @@ func TestMatchesApplyDelta(t *testing.T) {
 				var model []byte
 				for i, d := range seq {
 					gotErr := s.SaveDelta(ctx, "k", d)
-					out, _, wantErr := core.ApplyDelta(model, model != nil, d, time.Now())
+					out, _, wantErr := record.Apply(model, model != nil, d, time.Now())
 					if wantErr == nil {
 						model = out
-						if !core.RecordLive(model, time.Now()) {
+						if !record.Live(model, time.Now()) {
 							model = nil
 						}
 					}
 					if (gotErr == nil) != (wantErr == nil) ||
 						errors.Is(wantErr, core.ErrSessionExists) != errors.Is(gotErr, core.ErrSessionExists) ||
 						errors.Is(wantErr, core.ErrSessionGone) != errors.Is(gotErr, core.ErrSessionGone) {
-						t.Fatalf("delta %d: error %v, ApplyDelta says %v", i, gotErr, wantErr)
+						t.Fatalf("delta %d: error %v, record.Apply says %v", i, gotErr, wantErr)
 					}
 					got, found, err := s.Load(ctx, "k")
 					if err != nil {
@@ -155,7 +156,7 @@ func TestMatchesApplyDelta(t *testing.T) {
 						if err := storetest.SameRecord(got, model); err != nil {
 							t.Fatalf("delta %d: %v", i, err)
 						}
-						if exp, _ := core.RecordExpiry(model); !mustExpiry(t, got).Equal(exp) {
+						if exp, _ := record.Expiry(model); !mustExpiry(t, got).Equal(exp) {
 							t.Fatalf("delta %d: expiry %v, want exactly %v", i, mustExpiry(t, got), exp)
 						}
 					}
@@ -167,7 +168,7 @@ func TestMatchesApplyDelta(t *testing.T) {
 
 func mustExpiry(t *testing.T, data []byte) time.Time {
 	t.Helper()
-	exp, err := core.RecordExpiry(data)
+	exp, err := record.Expiry(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +181,7 @@ func TestExpiredEntriesSkipped(t *testing.T) {
 		s := newTestStore(t, c)
 		exp := hour()
 		soon := storetest.ExpiringEntry("soon", "v", time.Now().Add(50*time.Millisecond))
-		d := &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: append(storetest.Entries("keep", "k"), soon)}
+		d := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: append(storetest.Entries("keep", "k"), soon)}
 		if err := s.SaveDelta(ctx, "k", d); err != nil {
 			t.Fatal(err)
 		}
@@ -203,21 +204,21 @@ func TestSizeLimit(t *testing.T) {
 		s := newTestStore(t, c, WithMaxSize(120))
 		exp := hour()
 		v30 := strings.Repeat("x", 30)
-		d := &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("a", v30, "b", v30)}
+		d := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("a", v30, "b", v30)}
 		if err := s.SaveDelta(ctx, "k", d); err != nil {
 			t.Fatal(err)
 		}
 		before, _, _ := s.Load(ctx, "k")
-		err := s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: storetest.Entries("c", v30)})
+		err := s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("c", v30)})
 		if !errors.Is(err, core.ErrTooLarge) || !strings.Contains(err.Error(), "120") {
 			t.Fatalf("growing past the limit: %v, want ErrTooLarge naming 120", err)
 		}
 		wantRecord(t, s, "k", before)
 		// Replacing and deleting frees room: the tracked size must follow.
-		if err := s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: storetest.Entries("a", "short"), Delete: []string{"b", "missing"}}); err != nil {
+		if err := s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("a", "short"), Delete: []string{"b", "missing"}}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: storetest.Entries("c", v30, "d", v30)}); err != nil {
+		if err := s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("c", v30, "d", v30)}); err != nil {
 			t.Fatalf("growing back within the limit: %v", err)
 		}
 		data, _, _ := s.Load(ctx, "k")
@@ -247,19 +248,19 @@ func TestManyChanges(t *testing.T) {
 		ctx := t.Context()
 		s := newTestStore(t, c)
 		exp := hour()
-		var set []core.Entry
+		var set []record.Entry
 		var del []string
 		for i := range 2500 {
 			k := fmt.Sprint(i)
-			set = append(set, core.Entry{Key: k, Value: entry(k)})
+			set = append(set, record.Entry{Key: k, Value: entry(k)})
 			if i%2 == 0 {
 				del = append(del, k)
 			}
 		}
-		if err := s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: set}); err != nil {
+		if err := s.SaveDelta(ctx, "k", &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: set}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Delete: del}); err != nil {
+		if err := s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Delete: del}); err != nil {
 			t.Fatal(err)
 		}
 		data, _, err := s.Load(ctx, "k")
@@ -275,9 +276,9 @@ func TestManyChanges(t *testing.T) {
 		set = set[:0]
 		for i := range 2500 {
 			k := fmt.Sprint(i)
-			set = append(set, core.Entry{Key: k, Value: entry(k + "-longer")})
+			set = append(set, record.Entry{Key: k, Value: entry(k + "-longer")})
 		}
-		if err := s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: set}); err != nil {
+		if err := s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: set}); err != nil {
 			t.Fatal(err)
 		}
 		if data, _, err = s.Load(ctx, "k"); err != nil {
@@ -388,10 +389,10 @@ func TestClusterKeys(t *testing.T) {
 		keys = append(keys, fmt.Sprintf("spread-%d", i))
 	}
 	for _, k := range keys {
-		if err := s.SaveDelta(ctx, k, &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("key", k)}); err != nil {
+		if err := s.SaveDelta(ctx, k, &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("key", k)}); err != nil {
 			t.Fatalf("SaveDelta(%q): %v", k, err)
 		}
-		if err := s.SaveDelta(ctx, k, &core.Delta{Expiry: exp, Set: storetest.Entries("more", k)}); err != nil {
+		if err := s.SaveDelta(ctx, k, &record.Delta{Expiry: exp, Set: storetest.Entries("more", k)}); err != nil {
 			t.Fatalf("second SaveDelta(%q): %v", k, err)
 		}
 		if err := s.Touch(ctx, k, exp.Add(time.Minute)); err != nil {
@@ -466,7 +467,7 @@ func TestNoScript(t *testing.T) {
 		if err := c.ScriptFlush(ctx).Err(); err != nil {
 			t.Fatal(err)
 		}
-		d := &core.Delta{Create: i == 0, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("i", fmt.Sprint(i))}
+		d := &record.Delta{Create: i == 0, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("i", fmt.Sprint(i))}
 		if err := s.SaveDelta(ctx, "k", d); err != nil {
 			t.Fatalf("SaveDelta after SCRIPT FLUSH: %v", err)
 		}
@@ -501,7 +502,7 @@ func TestDoneContextSendsNothing(t *testing.T) {
 	exp := hour()
 	errs := []error{
 		s.Save(ctx, "k", storetest.Record(exp), exp),
-		s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp}),
+		s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp}),
 		s.Touch(ctx, "k", exp),
 		take(s.Take(ctx, "k")),
 		s.Delete(ctx, "k"),
@@ -584,7 +585,7 @@ func TestConcurrentTake(t *testing.T) {
 			if n := wins.Load(); n != 1 {
 				t.Fatalf("round %d: %d of %d concurrent Takes found the record, want 1", i, n, takers)
 			}
-			err := s.SaveDelta(ctx, k, &core.Delta{Expiry: exp, Set: storetest.Entries("b", "2")})
+			err := s.SaveDelta(ctx, k, &record.Delta{Expiry: exp, Set: storetest.Entries("b", "2")})
 			if !errors.Is(err, core.ErrSessionGone) {
 				t.Fatalf("SaveDelta after Take: %v, want ErrSessionGone", err)
 			}
@@ -638,7 +639,7 @@ func TestTakeRacesWriters(t *testing.T) {
 		const rounds, writers = 10, 8
 		for i := range rounds {
 			k := fmt.Sprintf("race-%d", i)
-			if err := s.SaveDelta(ctx, k, &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}); err != nil {
+			if err := s.SaveDelta(ctx, k, &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}); err != nil {
 				t.Fatal(err)
 			}
 			errs := make([]error, writers)
@@ -650,7 +651,7 @@ func TestTakeRacesWriters(t *testing.T) {
 			for w := range writers {
 				wg.Go(func() {
 					<-start
-					errs[w] = s.SaveDelta(ctx, k, &core.Delta{Expiry: exp, Set: storetest.Entries(fmt.Sprint(w), "x")})
+					errs[w] = s.SaveDelta(ctx, k, &record.Delta{Expiry: exp, Set: storetest.Entries(fmt.Sprint(w), "x")})
 				})
 			}
 			wg.Go(func() {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 	"github.com/sessionkit/sessionkit/core/storetest"
 	"github.com/sessionkit/sessionkit/stores/sqlitestore"
 )
@@ -87,7 +87,7 @@ func BenchmarkStore(b *testing.B) {
 				b.ReportAllocs()
 				i := 0
 				for b.Loop() {
-					d := &core.Delta{Expiry: exp, Set: storetest.Entries("counter", strconv.Itoa(i&0xffff))}
+					d := &record.Delta{Expiry: exp, Set: storetest.Entries("counter", strconv.Itoa(i&0xffff))}
 					if err := s.SaveDelta(ctx, benchKey(i%n), d); err != nil {
 						b.Fatal(err)
 					}
@@ -100,7 +100,7 @@ func BenchmarkStore(b *testing.B) {
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
 						i := int(next.Add(1))
-						d := &core.Delta{Expiry: exp, Set: storetest.Entries("counter", strconv.Itoa(i&0xffff))}
+						d := &record.Delta{Expiry: exp, Set: storetest.Entries("counter", strconv.Itoa(i&0xffff))}
 						if err := s.SaveDelta(ctx, benchKey(i%n), d); err != nil {
 							b.Error(err)
 							return

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/cachedstore"
 	"github.com/sessionkit/sessionkit/core/storetest"
 	"github.com/sessionkit/sessionkit/stores/sqlitestore"
 )
@@ -26,7 +27,7 @@ func BenchmarkCachedHit(b *testing.B) {
 	if err := st.Save(ctx, key, data, exp); err != nil {
 		b.Fatal(err)
 	}
-	cached := core.NewCachedStore(st, core.WithCachedCloseBacking(false), core.WithCachedMaxStale(time.Hour))
+	cached := cachedstore.New(st, cachedstore.WithCloseBacking(false), cachedstore.WithMaxStale(time.Hour))
 	defer cached.Close()
 	for name, s := range map[string]core.Store{"sqlite": st, "cached": cached} {
 		b.Run(name, func(b *testing.B) {

@@ -40,7 +40,7 @@
 //
 // # Concurrency and several processes
 //
-// SaveDelta reads, merges ([core.ApplyDelta]) and writes in one
+// SaveDelta reads, merges ([record.Apply]) and writes in one
 // transaction whose first statement is a write, so SQLite grants it the
 // write lock before it reads, and no other writer, in this process or
 // another, can slip in between. Writes of one Store queue in Go; writers

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/cachedstore"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/core/storetest"
 )
@@ -16,7 +17,7 @@ func TestMatrix(t *testing.T) {
 	})
 	t.Run("cached", func(t *testing.T) {
 		sessiontest.Run(t, sessiontest.NetHTTP(), func(t *testing.T) core.Store {
-			return core.NewCachedStore(openStore(t), core.WithCachedCloseBacking(false))
+			return cachedstore.New(openStore(t), cachedstore.WithCloseBacking(false))
 		})
 	})
 }
@@ -25,6 +26,6 @@ func TestMatrix(t *testing.T) {
 // SQLite, the pairing the cached store exists for.
 func TestConformanceCached(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) core.Store {
-		return core.NewCachedStore(openStore(t), core.WithCachedCloseBacking(false))
+		return cachedstore.New(openStore(t), cachedstore.WithCloseBacking(false))
 	})
 }

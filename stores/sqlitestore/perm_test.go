@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 	"github.com/sessionkit/sessionkit/stores/sqlitestore"
 )
 
@@ -25,7 +25,7 @@ func TestOpenCreatesPrivateFiles(t *testing.T) {
 	}
 	defer s.Close()
 	exp := time.Now().Add(time.Hour)
-	rec := core.AppendRecord(nil, core.NewRecordHeader(false, time.Now(), exp), nil)
+	rec := record.Append(nil, record.NewHeader(false, time.Now(), exp), nil)
 	if err := s.Save(t.Context(), "k", rec, exp); err != nil {
 		t.Fatal(err)
 	}

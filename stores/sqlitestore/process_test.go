@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 	"github.com/sessionkit/sessionkit/core/storetest"
 	"github.com/sessionkit/sessionkit/stores/sqlitestore"
 )
@@ -45,7 +45,7 @@ func TestTwoProcesses(t *testing.T) {
 	s := openAt(t, path)
 	ctx := t.Context()
 	exp := time.Now().Add(time.Hour)
-	if err := s.SaveDelta(ctx, sharedKey, &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}); err != nil {
+	if err := s.SaveDelta(ctx, sharedKey, &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -149,7 +149,7 @@ func TestHelperProcess(t *testing.T) {
 	exp := time.Now().Add(time.Hour)
 	for i := range helperWrites {
 		k := fmt.Sprintf("%s-%d", id, i)
-		if err := s.SaveDelta(ctx, sharedKey, &core.Delta{Expiry: exp, Set: storetest.Entries(k, k)}); err != nil {
+		if err := s.SaveDelta(ctx, sharedKey, &record.Delta{Expiry: exp, Set: storetest.Entries(k, k)}); err != nil {
 			t.Fatalf("SaveDelta %s: %v", k, err)
 		}
 		if i%10 == 0 && i > 0 {
@@ -159,7 +159,7 @@ func TestHelperProcess(t *testing.T) {
 		}
 		if i%10 == 0 {
 			own := fmt.Sprintf("own-%s-%d", id, i)
-			d := &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("by", id)}
+			d := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("by", id)}
 			if err := s.SaveDelta(ctx, own, d); err != nil {
 				t.Fatalf("SaveDelta %s: %v", own, err)
 			}

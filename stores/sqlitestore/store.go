@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 
 	// The pure-Go SQLite driver, registered as "sqlite". It is the driver
 	// under GORM's github.com/glebarez/sqlite dialector.
@@ -352,7 +353,7 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, s.fail(ctx, "load", err)
 	}
-	if core.SetRecordExpiry(data, time.Unix(0, exp)) != nil || !core.RecordLive(data, now) {
+	if record.SetExpiry(data, time.Unix(0, exp)) != nil || !record.Live(data, now) {
 		return nil, false, nil
 	}
 	return data, true, nil
@@ -369,7 +370,7 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.T
 	if len(data) > s.cfg.maxRecordSize {
 		return s.tooLarge(len(data))
 	}
-	if err := core.CheckRecord(data); err != nil {
+	if err := record.Check(data); err != nil {
 		return fmt.Errorf("sqlitestore: save: %w", err)
 	}
 	return s.write(ctx, "save", func() error {
@@ -402,12 +403,12 @@ func (s *Store) write(ctx context.Context, op string, fn func() error) error {
 	return nil
 }
 
-// SaveDelta applies d to the record under key with [core.ApplyDelta] in
+// SaveDelta applies d to the record under key with [record.Apply] in
 // one transaction that holds the database's write lock from its first
 // statement, so no other writer (goroutine or process) comes in between
 // the read and the write. It returns errors matching
 // [core.ErrSessionExists], [core.ErrSessionGone] and [core.ErrTooLarge].
-func (s *Store) SaveDelta(ctx context.Context, key string, d *core.Delta) error {
+func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
 	if err := s.check(ctx, "save delta"); err != nil {
 		return err
 	}
@@ -438,7 +439,7 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *core.Delta) error 
 	return nil
 }
 
-func (s *Store) applyDelta(ctx context.Context, tx *sql.Tx, key string, d *core.Delta) (deltaErr, err error) {
+func (s *Store) applyDelta(ctx context.Context, tx *sql.Tx, key string, d *record.Delta) (deltaErr, err error) {
 	now := time.Now()
 	// The first statement of the transaction is a write, so SQLite takes
 	// the write lock (waiting through busy_timeout) before anything is
@@ -460,11 +461,11 @@ func (s *Store) applyDelta(ctx context.Context, tx *sql.Tx, key string, d *core.
 		return nil, err
 	}
 	if found {
-		// A corrupt header is left alone: ApplyDelta counts the record
+		// A corrupt header is left alone: record.Apply counts the record
 		// as absent.
-		_ = core.SetRecordExpiry(old, time.Unix(0, exp))
+		_ = record.SetExpiry(old, time.Unix(0, exp))
 	}
-	data, expiry, derr := core.ApplyDelta(old, found, d, now)
+	data, expiry, derr := record.Apply(old, found, d, now)
 	if derr != nil {
 		return derr, nil
 	}
@@ -514,7 +515,7 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 		if err != nil {
 			return err
 		}
-		if core.SetRecordExpiry(data, time.Unix(0, exp)) != nil || !core.RecordLive(data, now) {
+		if record.SetExpiry(data, time.Unix(0, exp)) != nil || !record.Live(data, now) {
 			data = nil // corrupt: not a session, left for Save to replace
 			return tx.Commit()
 		}
@@ -600,7 +601,7 @@ func (s *Store) Iterate(ctx context.Context, fn func(key string, data []byte) bo
 			return s.fail(ctx, "iterate", err)
 		}
 		for _, r := range page {
-			if core.SetRecordExpiry(r.data, time.Unix(0, r.exp)) != nil || !core.RecordLive(r.data, time.Now()) {
+			if record.SetExpiry(r.data, time.Unix(0, r.exp)) != nil || !record.Live(r.data, time.Now()) {
 				continue
 			}
 			if !fn(r.key, r.data) {

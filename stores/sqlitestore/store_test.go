@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 	"github.com/sessionkit/sessionkit/core/storetest"
 	"github.com/sessionkit/sessionkit/stores/sqlitestore"
 )
@@ -253,7 +254,7 @@ func TestTouchPatchesHeader(t *testing.T) {
 	if err != nil || !found {
 		t.Fatalf("Load: %v %v", found, err)
 	}
-	if got, _ := core.RecordExpiry(data); !got.Equal(later) {
+	if got, _ := record.Expiry(data); !got.Equal(later) {
 		t.Errorf("header expiry %v, want %v", got, later)
 	}
 	ttl, found, err := s.TTL(ctx, "k")
@@ -261,11 +262,11 @@ func TestTouchPatchesHeader(t *testing.T) {
 		t.Errorf("TTL = %v %v %v, want about 61m", ttl, found, err)
 	}
 	// A delta without a header keeps the touched deadline.
-	if err := s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: storetest.Entries("b", "2")}); err != nil {
+	if err := s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("b", "2")}); err != nil {
 		t.Fatal(err)
 	}
 	data, _, _ = s.Load(ctx, "k")
-	if got, _ := core.RecordExpiry(data); !got.Equal(later) {
+	if got, _ := record.Expiry(data); !got.Equal(later) {
 		t.Errorf("after a delta, header expiry %v, want the touched %v", got, later)
 	}
 	if v := storetest.Values(t, data); v["a"] != "1" || v["b"] != "2" {
@@ -292,10 +293,10 @@ func TestTooLarge(t *testing.T) {
 	if !errors.Is(err, core.ErrTooLarge) || !strings.Contains(err.Error(), "100 bytes") {
 		t.Fatalf("Save too large: %v, want ErrTooLarge naming 100 bytes", err)
 	}
-	if err := s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("a", "1")}); err != nil {
+	if err := s.SaveDelta(ctx, "k", &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("a", "1")}); err != nil {
 		t.Fatal(err)
 	}
-	err = s.SaveDelta(ctx, "k", &core.Delta{Expiry: exp, Set: storetest.Entries("b", strings.Repeat("y", 100))})
+	err = s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("b", strings.Repeat("y", 100))})
 	if !errors.Is(err, core.ErrTooLarge) || !strings.Contains(err.Error(), "100 bytes") {
 		t.Fatalf("SaveDelta too large: %v, want ErrTooLarge", err)
 	}
@@ -313,7 +314,7 @@ func TestConcurrentDeltasOneSession(t *testing.T) {
 	s := openStore(t)
 	ctx := t.Context()
 	exp := time.Now().Add(time.Minute)
-	if err := s.SaveDelta(ctx, "sess", &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}); err != nil {
+	if err := s.SaveDelta(ctx, "sess", &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}); err != nil {
 		t.Fatal(err)
 	}
 	const n = 40
@@ -321,7 +322,7 @@ func TestConcurrentDeltasOneSession(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		wg.Go(func() {
-			errs <- s.SaveDelta(ctx, "sess", &core.Delta{Expiry: exp, Set: storetest.Entries(fmt.Sprint("k", i), fmt.Sprint(i))})
+			errs <- s.SaveDelta(ctx, "sess", &record.Delta{Expiry: exp, Set: storetest.Entries(fmt.Sprint("k", i), fmt.Sprint(i))})
 			// Readers run beside the writers.
 			if _, found, err := s.Load(ctx, "sess"); err != nil || !found {
 				errs <- fmt.Errorf("Load during writes: %v %v", found, err)
@@ -522,7 +523,7 @@ func TestCanceledSaveDeltaLeavesNoLock(t *testing.T) {
 	exp := time.Now().Add(time.Minute)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	err := s.SaveDelta(ctx, "k", &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp})
+	err := s.SaveDelta(ctx, "k", &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("SaveDelta with a canceled context: %v", err)
 	}
@@ -530,7 +531,7 @@ func TestCanceledSaveDeltaLeavesNoLock(t *testing.T) {
 	// the deadline; afterwards the store still writes.
 	for i := range 20 {
 		ctx, cancel := context.WithTimeout(t.Context(), time.Duration(i)*50*time.Microsecond)
-		err := s.SaveDelta(ctx, fmt.Sprint("k", i), &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp})
+		err := s.SaveDelta(ctx, fmt.Sprint("k", i), &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp})
 		cancel()
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("SaveDelta with a short deadline: %v", err)
@@ -538,7 +539,7 @@ func TestCanceledSaveDeltaLeavesNoLock(t *testing.T) {
 	}
 	wctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.SaveDelta(wctx, "after", &core.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}); err != nil {
+	if err := s.SaveDelta(wctx, "after", &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}); err != nil {
 		t.Fatalf("SaveDelta after canceled ones: %v", err)
 	}
 }

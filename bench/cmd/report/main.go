@@ -518,7 +518,7 @@ func writeTargets(w io.Writer, d data) {
 		checks = append(checks, check{missing: true, text: "cached-store hit (BenchmarkStoreLoad)"})
 	} else {
 		checks = append(checks, check{ok: hit.v <= 2*mem.v,
-			text: fmt.Sprintf("a CachedStore hit (over SQLite) costs %s ≤ 2× a MemoryStore load's %s (%.2f×)", ns(hit.v), ns(mem.v), hit.v/mem.v)})
+			text: fmt.Sprintf("a cachedstore.Store hit (over SQLite) costs %s ≤ 2× a memstore.Store load's %s (%.2f×)", ns(hit.v), ns(mem.v), hit.v/mem.v)})
 	}
 	for _, c := range checks {
 		fmt.Fprintf(w, "- %s\n", c)

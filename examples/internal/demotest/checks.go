@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
 )
 
@@ -78,7 +79,7 @@ func (h harness) anonymousFloodWritesNothing(t *testing.T) {
 // anonymousFloodKeepsUsers: with a bounded memory store, a flood cannot
 // evict a logged-in user (it used to, evicting users first).
 func (h harness) anonymousFloodKeepsUsers(t *testing.T) {
-	ms := core.NewMemoryStore(core.WithMemoryMaxEntries(10))
+	ms := memstore.New(memstore.WithMaxEntries(10))
 	t.Cleanup(func() { ms.Close() })
 	a := h.start(t, demo.Config{Store: ms})
 	alice := browser(t)
@@ -213,7 +214,7 @@ func (h harness) noStoreWhenLoggedIn(t *testing.T) {
 // storeFailureLogged: a failing store is logged, naming the session by its
 // hashed key, never by its ID.
 func (h harness) storeFailureLogged(t *testing.T) {
-	ms := core.NewMemoryStore()
+	ms := memstore.New()
 	t.Cleanup(func() { ms.Close() })
 	fs := &faultStore{Store: ms}
 	a := h.start(t, demo.Config{Store: fs})

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
 	"github.com/sessionkit/sessionkit/stores"
 )
@@ -61,7 +62,7 @@ type app struct {
 func (h harness) start(t *testing.T, cfg demo.Config) *app {
 	t.Helper()
 	if cfg.Store == nil {
-		ms := core.NewMemoryStore()
+		ms := memstore.New()
 		t.Cleanup(func() { ms.Close() })
 		cfg.Store = ms
 	}
@@ -104,7 +105,11 @@ func sqlite(t *testing.T) core.Store {
 // count returns the number of records in the app's store.
 func (a *app) count(t *testing.T) int {
 	t.Helper()
-	n, err := core.Count(context.Background(), a.store)
+	cs, ok := a.store.(core.CountStore)
+	if !ok {
+		t.Fatalf("%T cannot count its records", a.store)
+	}
+	n, err := cs.Count(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

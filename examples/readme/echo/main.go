@@ -6,11 +6,12 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/echosession"
 )
 
 func main() {
-	store := core.NewMemoryStore()
+	store := memstore.New()
 	defer store.Close()
 
 	e := echo.New()

@@ -7,11 +7,12 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/fibersession"
 )
 
 func main() {
-	store := core.NewMemoryStore()
+	store := memstore.New()
 	defer store.Close()
 
 	app := fiber.New()

@@ -6,11 +6,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/ginsession"
 )
 
 func main() {
-	store := core.NewMemoryStore()
+	store := memstore.New()
 	defer store.Close()
 
 	r := gin.Default()

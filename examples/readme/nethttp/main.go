@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/filestore"
 )
 
 func main() {
-	store, err := core.NewFileStore("./data/sessions")
+	store, err := filestore.New("./data/sessions")
 	if err != nil {
 		log.Fatal(err)
 	}

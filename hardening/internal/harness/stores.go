@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/memstore"
 	"github.com/sessionkit/sessionkit/hardening/internal/servers"
 	"github.com/sessionkit/sessionkit/stores/redisstore"
 	"github.com/sessionkit/sessionkit/stores/sqlitestore"
@@ -28,7 +29,7 @@ type Store struct {
 func Stores() []Store {
 	return []Store{
 		{"memory", func(t *testing.T) core.Store {
-			s := core.NewMemoryStore()
+			s := memstore.New()
 			t.Cleanup(func() { s.Close() })
 			return s
 		}},
