@@ -24,6 +24,9 @@ type Header interface {
 // shared caches from storing the response (and so handing one client's
 // token to another).
 func (m *Manager) WriteHeaders(h Header, res CommitResult) {
+	if hh, ok := h.(http.Header); ok {
+		h = canonicalHeader(hh)
+	}
 	if res.Vary && !headerHasToken(h.Get("Vary"), m.vary) {
 		h.Add("Vary", m.vary)
 	}
@@ -44,6 +47,22 @@ func (m *Manager) WriteHeaders(h Header, res CommitResult) {
 // privateCache marks the response private unless it already says
 // no-store or private: a shared cache must not store header, which
 // carries a session token.
+// canonicalHeader is an [http.Header] written with names already in
+// canonical form (every name WriteHeaders uses is: the constants, and the
+// token header canonicalized by [WithHeaderToken]), so that it skips the
+// canonicalization http.Header's methods repeat on every call.
+type canonicalHeader http.Header
+
+func (h canonicalHeader) Get(name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func (h canonicalHeader) Set(name, value string) { h[name] = []string{value} }
+func (h canonicalHeader) Add(name, value string) { h[name] = append(h[name], value) }
+
 func privateCache(h Header, header string) {
 	cc := h.Get("Cache-Control")
 	if !headerHasToken(cc, "no-store") && !headerHasToken(cc, "private") {
@@ -64,24 +83,33 @@ func headerHasToken(v, token string) bool {
 }
 
 // cookieToken returns the value of the session cookie among the Cookie
-// header lines: the first with the shape of an ID, else the first one.
+// header lines: the first with the shape of an ID, else the first one. A
+// request with one session cookie, the usual case, has its value returned
+// unchecked: the caller checks the token it loads anyway.
 func cookieToken(lines []string, name string) string {
-	first, seen := "", false // first: the first value, kept when none is an ID
+	var vals []string // the values after the first, checked only if there are any
+	first, seen := "", false
 	for _, line := range lines {
 		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimSpace(part)
-			k, v, ok := strings.Cut(part, "=")
+			k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 			if !ok || k != name {
 				continue
 			}
-			if v = unquote(v); validID(v) {
-				return v
-			}
-			if !seen {
+			if v = unquote(v); !seen {
 				first, seen = v, true
+			} else {
+				vals = append(vals, v)
 			}
+		}
+	}
+	if len(vals) == 0 || validID(first) {
+		return first
+	}
+	for _, v := range vals {
+		if validID(v) {
+			return v
 		}
 	}
 	return first

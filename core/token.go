@@ -11,12 +11,12 @@ import (
 // value has the shape of a session ID wins; browsers send the cookie with
 // the most specific path first. It returns "" when there is none.
 func (m *Manager) Token(r *http.Request) string {
-	return m.TokenFrom(r.Header.Values(m.TokenHeader()))
+	return m.TokenFrom(r.Header[m.TokenHeader()])
 }
 
-// TokenHeader returns the name of the request header that carries the
-// session token: "Cookie" in cookie mode, else the [WithHeaderToken]
-// header.
+// TokenHeader returns the canonical name of the request header that
+// carries the session token: "Cookie" in cookie mode, else the
+// [WithHeaderToken] header.
 func (m *Manager) TokenHeader() string {
 	if m.cfg.headerName != "" {
 		return m.cfg.headerName
