@@ -1,0 +1,194 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+)
+
+// LockFunc takes the migration lock named name on conn and returns what
+// releases it (failed reports whether the migration failed). A database
+// whose DDL is transactional may begin a transaction here and commit it in
+// unlock.
+type LockFunc func(ctx context.Context, conn *sql.Conn, name string) (unlock func(ctx context.Context, failed bool) error, err error)
+
+// sqlExec is the [Executor] on a *sql.DB, with every query prepared.
+type sqlExec struct {
+	db    *sql.DB
+	owned bool
+	lock  LockFunc
+	conn  *sql.Conn // set on the executor Locked hands to fn
+	stmts map[string]*sql.Stmt
+}
+
+// NewSQLExecutor returns an [Executor] on db whose migrations hold the
+// lock that lock takes. When owned is true, Close closes db.
+func NewSQLExecutor(db *sql.DB, owned bool, lock LockFunc) Executor {
+	return &sqlExec{db: db, owned: owned, lock: lock}
+}
+
+func (e *sqlExec) Prepare(ctx context.Context, queries []string) error {
+	e.stmts = make(map[string]*sql.Stmt, len(queries))
+	for _, q := range queries {
+		if q == "" || e.stmts[q] != nil {
+			continue
+		}
+		st, err := e.db.PrepareContext(ctx, q)
+		if err != nil {
+			e.closeStmts()
+			return err
+		}
+		e.stmts[q] = st
+	}
+	return nil
+}
+
+func (e *sqlExec) closeStmts() {
+	for _, st := range e.stmts {
+		st.Close()
+	}
+	e.stmts = nil
+}
+
+func (e *sqlExec) Close() error {
+	e.closeStmts()
+	if e.owned {
+		return e.db.Close()
+	}
+	return nil
+}
+
+func (e *sqlExec) QueryRow(ctx context.Context, query string, args []any, dest ...any) error {
+	switch st := e.stmts[query]; {
+	case e.conn != nil:
+		return e.conn.QueryRowContext(ctx, query, args...).Scan(dest...)
+	case st != nil:
+		return st.QueryRowContext(ctx, args...).Scan(dest...)
+	}
+	return e.db.QueryRowContext(ctx, query, args...).Scan(dest...)
+}
+
+func (e *sqlExec) Query(ctx context.Context, query string, args []any, scan func(func(dest ...any) error) error) error {
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	switch st := e.stmts[query]; {
+	case e.conn != nil:
+		rows, err = e.conn.QueryContext(ctx, query, args...)
+	case st != nil:
+		rows, err = st.QueryContext(ctx, args...)
+	default:
+		rows, err = e.db.QueryContext(ctx, query, args...)
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (e *sqlExec) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	var (
+		res sql.Result
+		err error
+	)
+	switch st := e.stmts[query]; {
+	case e.conn != nil:
+		res, err = e.conn.ExecContext(ctx, query, args...)
+	case st != nil:
+		res, err = st.ExecContext(ctx, args...)
+	default:
+		res, err = e.db.ExecContext(ctx, query, args...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (e *sqlExec) stmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
+	if st := e.stmts[query]; st != nil {
+		return tx.StmtContext(ctx, st)
+	}
+	return nil
+}
+
+func (e *sqlExec) RowTx(ctx context.Context, q *Queries, key []byte, decide Decide) (int64, error) {
+	tx, err := e.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	var (
+		data  []byte
+		exp   int64
+		found = true
+	)
+	if st := e.stmt(ctx, tx, q.LockRow); st != nil {
+		err = st.QueryRowContext(ctx, key).Scan(&data, &exp)
+	} else {
+		err = tx.QueryRowContext(ctx, q.LockRow, key).Scan(&data, &exp)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		found, err = false, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	w, err := decide(data, exp, found)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if query, args := w.Statement(q, key); query != "" {
+		var res sql.Result
+		if st := e.stmt(ctx, tx, query); st != nil {
+			res, err = st.ExecContext(ctx, args...)
+		} else {
+			res, err = tx.ExecContext(ctx, query, args...)
+		}
+		if err != nil {
+			return 0, err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return 0, err
+		}
+	}
+	return n, tx.Commit()
+}
+
+func (e *sqlExec) Locked(ctx context.Context, name string, fn func(Executor) error) error {
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	unlock, err := e.lock(ctx, conn, name)
+	if err != nil {
+		return err
+	}
+	err = fn(&sqlExec{db: e.db, conn: conn})
+	if uerr := unlock(context.WithoutCancel(ctx), err != nil); uerr != nil {
+		// The lock's state is unknown: the connection must not go back to
+		// the pool holding it.
+		discard(conn)
+		if err == nil {
+			err = fmt.Errorf("releasing the migration lock: %w", uerr)
+		}
+	}
+	return err
+}
+
+// discard makes database/sql close conn instead of returning it to the
+// pool, for a connection whose session state is unknown.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+}
