@@ -44,7 +44,7 @@
 //     and the write, so no update is lost; a delta for a session with no
 //     live row writes nothing (no resurrection), and of concurrent creates
 //     of one key exactly one wins (INSERT ... ON CONFLICT DO NOTHING).
-//     One round trip would need the merge ([record.Apply]) in SQL.
+//     One round trip would need the merge (record.Apply) in SQL.
 //
 // With [NewDB] and pgx's driver the counts are the same.
 package postgresstore

@@ -126,7 +126,13 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 	if s.closed.Load() {
 		return fmt.Errorf("%s: %s: %w (%v)", s.d.Name, op, core.ErrClosed, err)
 	}
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+	cerr := ctx.Err()
+	if dl, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(dl) {
+		// A driver's network deadline, set from ctx's, can fire just
+		// before ctx's own timer does.
+		cerr = context.DeadlineExceeded
+	}
+	if cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("%s: %s: %w: %w", s.d.Name, op, cerr, err)
 	}
 	return fmt.Errorf("%s: %s: %w", s.d.Name, op, err)

@@ -1,0 +1,120 @@
+package postgresstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessionkit/core/record"
+	"github.com/sessionkit/sessionkit/core/storetest"
+	"github.com/sessionkit/sessionkit/stores/postgresstore"
+	"github.com/sessionkit/sessionkit/stores/sqlstore"
+	"github.com/sessionkit/sessionkit/stores/sqlstore/sqltest"
+)
+
+func harness(open func(t *testing.T, opts ...sqlstore.Option) (sqltest.Store, error)) sqltest.Harness {
+	return sqltest.Harness{
+		Open:  open,
+		Table: func(t *testing.T) string { return table(t) },
+		Exec: func(t *testing.T, query string, args ...any) error {
+			_, err := pool(t).Exec(context.Background(), query, args...)
+			return err
+		},
+		Int: func(t *testing.T, query string) (int64, error) {
+			var n int64
+			err := pool(t).QueryRow(context.Background(), query).Scan(&n)
+			return n, err
+		},
+		Quote:         func(name string) string { return `"` + name + `"` },
+		MaxRecordSize: 512 << 20,
+	}
+}
+
+// TestSQL runs the SQL stores' kit on stores made by New and by NewDB.
+func TestSQL(t *testing.T) {
+	t.Run("pool", func(t *testing.T) {
+		sqltest.Run(t, harness(func(t *testing.T, opts ...sqlstore.Option) (sqltest.Store, error) {
+			opts = append([]sqlstore.Option{postgresstore.WithTable(table(t))}, opts...)
+			s, err := postgresstore.New(pool(t), opts...)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		}))
+	})
+	t.Run("db", func(t *testing.T) {
+		db := openDB(t)
+		sqltest.Run(t, harness(func(t *testing.T, opts ...sqlstore.Option) (sqltest.Store, error) {
+			opts = append([]sqlstore.Option{postgresstore.WithTable(table(t))}, opts...)
+			s, err := postgresstore.NewDB(db, opts...)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		}))
+	})
+}
+
+func TestNilHandles(t *testing.T) {
+	if _, err := postgresstore.New(nil); err == nil {
+		t.Error("New(nil) succeeded")
+	}
+	if _, err := postgresstore.NewDB(nil); err == nil {
+		t.Error("NewDB(nil) succeeded")
+	}
+}
+
+// TestRoundTrips counts the round trips of each method on a pool of one
+// connection once its statements are prepared (the client's writes that
+// follow a read from the server), and the statements pgx's tracer sees.
+func TestRoundTrips(t *testing.T) {
+	p, trips, traced := countingPool(t)
+	s, err := postgresstore.New(p, postgresstore.WithTable(table(t)), postgresstore.WithCleanupInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := t.Context()
+	exp := time.Now().Add(time.Hour)
+	create := func(key string) *record.Delta {
+		return &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: storetest.Entries("a", "1")}
+	}
+	// Warm up: the first use of each statement on the connection prepares it.
+	for range 2 {
+		s.SaveDelta(ctx, "warm", create("warm"))
+		s.Load(ctx, "warm")
+		s.SaveDelta(ctx, "warm", &record.Delta{Expiry: exp, Set: storetest.Entries("b", "2")})
+		s.Touch(ctx, "warm", exp)
+		s.Take(ctx, "warm")
+		s.Save(ctx, "warm", storetest.Record(exp), exp)
+	}
+	if err := s.SaveDelta(ctx, "k", create("k")); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name       string
+		want       int64
+		wantTraced int64
+		fn         func() error
+	}{
+		{"Load", 1, 1, func() error { _, _, err := s.Load(ctx, "k"); return err }},
+		{"SaveDelta", 2, 2, func() error {
+			return s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("b", "2")})
+		}},
+		{"Touch", 1, 1, func() error { return s.Touch(ctx, "k", exp) }},
+		{"Save", 1, 1, func() error { return s.Save(ctx, "k2", storetest.Record(exp), exp) }},
+		{"Take", 1, 1, func() error { _, _, err := s.Take(ctx, "k"); return err }},
+		{"SaveDelta create", 2, 2, func() error { return s.SaveDelta(ctx, "k3", create("k3")) }},
+	} {
+		before, tb := trips.Load(), traced.queries.Load()+traced.batches.Load()
+		if err := c.fn(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := trips.Load() - before; got != c.want {
+			t.Errorf("%s: %d round trips, want %d", c.name, got, c.want)
+		}
+		if got := traced.queries.Load() + traced.batches.Load() - tb; got != c.wantTraced {
+			t.Errorf("%s: pgx traced %d queries and batches, want %d", c.name, got, c.wantTraced)
+		}
+	}
+}
