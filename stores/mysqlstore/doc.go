@@ -1,0 +1,55 @@
+// Package mysqlstore is a sessionkit store kept in a MySQL or MariaDB
+// table, through github.com/go-sql-driver/mysql. It is tested on MariaDB
+// and written in SQL that MySQL 8 accepts too: upserts use VALUES()
+// rather than MySQL's row alias (which MariaDB lacks), and nothing uses
+// RETURNING (which MySQL lacks), so Take is a transaction.
+//
+// # Opening
+//
+// [New] takes the application's *sql.DB:
+//
+//	db, err := sql.Open("mysql", "app:secret@tcp(db:3306)/app")
+//	if err != nil { ... }
+//	store, err := mysqlstore.New(db)
+//	if err != nil { ... }
+//	defer store.Close()
+//	m := core.NewManager(store)
+//
+// Closing the store stops its background cleanup and leaves db open. Every
+// call is bounded by its context: the driver abandons (closes) a
+// connection whose query outlives it, which ends the server's transaction
+// and releases its locks.
+//
+// # Table
+//
+// Sessions are rows of one InnoDB table in the connection's database
+// (default "sessionkit_sessions", see [WithTable]): `key` VARBINARY(1024)
+// PRIMARY KEY, data MEDIUMBLOB NOT NULL and expiry BIGINT NOT NULL (Unix
+// nanoseconds), with an index on expiry. A second table, the same name
+// plus "_meta", records the layout's version ([SchemaVersion]); a table
+// written by a newer release is refused with [ErrSchemaVersion]. Creation
+// runs under GET_LOCK, so several processes starting at once agree. A
+// background goroutine deletes expired rows every 5 minutes
+// ([WithCleanupInterval]).
+//
+// # Round trips and atomicity
+//
+// The statements are prepared on each connection once; then:
+//
+//   - Load, Save, Delete, Touch, TTL, Count and Cleanup: one round trip,
+//     one statement each.
+//   - SaveDelta: four round trips (START TRANSACTION, SELECT ... FOR
+//     UPDATE, UPDATE or INSERT, COMMIT): the driver has no pipelining. The
+//     row lock keeps concurrent writers out between the read and the
+//     write, so no update is lost; a delta for a session with no live row
+//     writes nothing (no resurrection); of concurrent creates of one key
+//     exactly one wins (the others' INSERT fails on the key, and the
+//     retry finds the row).
+//   - Take (Renew): four round trips (START TRANSACTION, SELECT ... FOR
+//     UPDATE, DELETE, COMMIT).
+//
+// PostgreSQL (package postgresstore) does a delta in two round trips and a
+// Take in one.
+//
+// Deadlocks (error 1213) are retried until the context's deadline.
+package mysqlstore
