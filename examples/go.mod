@@ -14,15 +14,22 @@ require (
 )
 
 require (
+	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/bradfitz/gomemcache v0.0.0-20260422231931-4d751bb6e37c // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/glebarez/go-sqlite v1.23.0 // indirect
+	github.com/go-sql-driver/mysql v1.10.2 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/pgx/v5 v5.13.0 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/jinzhu/inflection v1.0.0 // indirect
 	github.com/jinzhu/now v1.1.5 // indirect
 	github.com/ncruces/go-strftime v1.0.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
 	modernc.org/libc v1.74.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.11.0 // indirect
@@ -64,8 +71,11 @@ require (
 	github.com/sessionkit/sessionkit/ginsession v0.1.0
 	github.com/sessionkit/sessionkit/stores v0.1.0
 	github.com/sessionkit/sessionkit/stores/memcachestore v0.1.0 // indirect
+	github.com/sessionkit/sessionkit/stores/mysqlstore v0.1.0 // indirect
+	github.com/sessionkit/sessionkit/stores/postgresstore v0.1.0 // indirect
 	github.com/sessionkit/sessionkit/stores/redisstore v0.1.0
 	github.com/sessionkit/sessionkit/stores/sqlitestore v0.1.0
+	github.com/sessionkit/sessionkit/stores/sqlstore v0.1.0 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
@@ -77,7 +87,7 @@ require (
 	golang.org/x/crypto v0.53.0 // indirect
 	golang.org/x/net v0.56.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
-	golang.org/x/text v0.40.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
 )
@@ -94,6 +104,12 @@ replace github.com/sessionkit/sessionkit/stores => ../stores
 
 replace github.com/sessionkit/sessionkit/stores/memcachestore => ../stores/memcachestore
 
+replace github.com/sessionkit/sessionkit/stores/mysqlstore => ../stores/mysqlstore
+
+replace github.com/sessionkit/sessionkit/stores/postgresstore => ../stores/postgresstore
+
 replace github.com/sessionkit/sessionkit/stores/redisstore => ../stores/redisstore
 
 replace github.com/sessionkit/sessionkit/stores/sqlitestore => ../stores/sqlitestore
+
+replace github.com/sessionkit/sessionkit/stores/sqlstore => ../stores/sqlstore

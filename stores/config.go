@@ -25,6 +25,8 @@ const (
 	BackendSQLite   = "sqlite" // an alias of BackendDatabase
 	BackendRedis    = "redis"
 	BackendMemcache = "memcache"
+	BackendPostgres = "postgres"
+	BackendMySQL    = "mysql"
 )
 
 // Default ports used by [ParseURL] when a URL names a host without a port.
@@ -57,7 +59,8 @@ const (
 // goroutines at once is safe.
 type Config struct {
 	// Backend selects the store: "memory", "file", "database" (or its alias
-	// "sqlite"), "redis" or "memcache". Case does not matter. Required.
+	// "sqlite"), "postgres" (or "postgresql"), "mysql" (or "mariadb"),
+	// "redis" or "memcache". Case does not matter. Required.
 	Backend string `yaml:"backend" json:"backend" mapstructure:"backend"`
 
 	Memory   MemoryConfig   `yaml:"memory" json:"memory" mapstructure:"memory"`
@@ -65,6 +68,8 @@ type Config struct {
 	Database DatabaseConfig `yaml:"database" json:"database" mapstructure:"database"`
 	Redis    RedisConfig    `yaml:"redis" json:"redis" mapstructure:"redis"`
 	Memcache MemcacheConfig `yaml:"memcache" json:"memcache" mapstructure:"memcache"`
+	Postgres PostgresConfig `yaml:"postgres" json:"postgres" mapstructure:"postgres"`
+	MySQL    MySQLConfig    `yaml:"mysql" json:"mysql" mapstructure:"mysql"`
 
 	// Cached puts an in-process cache (cachedstore.New) in front of the
 	// selected backend when Cached.Enabled is set.
@@ -180,14 +185,18 @@ type CacheConfig struct {
 func (c *Config) backend() (string, error) {
 	b := strings.ToLower(strings.TrimSpace(c.Backend))
 	switch b {
-	case BackendMemory, BackendFile, BackendDatabase, BackendRedis, BackendMemcache:
+	case BackendMemory, BackendFile, BackendDatabase, BackendRedis, BackendMemcache, BackendPostgres, BackendMySQL:
 		return b, nil
 	case BackendSQLite:
 		return BackendDatabase, nil
+	case "postgresql":
+		return BackendPostgres, nil
+	case "mariadb":
+		return BackendMySQL, nil
 	case "":
-		return "", configErr("backend", "required: one of memory, file, database (or sqlite), redis, memcache")
+		return "", configErr("backend", "required: one of memory, file, database (or sqlite), postgres, mysql, redis, memcache")
 	}
-	return "", configErr("backend", "unknown backend %q: want one of memory, file, database (or sqlite), redis, memcache", c.Backend)
+	return "", configErr("backend", "unknown backend %q: want one of memory, file, database (or sqlite), postgres, mysql, redis, memcache", c.Backend)
 }
 
 // timeout returns the timeout field of the selected backend's section and
@@ -204,6 +213,10 @@ func (c *Config) timeout(backend string) (int, string) {
 		return c.Redis.Timeout, "redis.timeout"
 	case BackendMemcache:
 		return c.Memcache.Timeout, "memcache.timeout"
+	case BackendPostgres:
+		return c.Postgres.Timeout, "postgres.timeout"
+	case BackendMySQL:
+		return c.MySQL.Timeout, "mysql.timeout"
 	}
 	return 0, ""
 }
@@ -251,6 +264,10 @@ func (c Config) Validate() error {
 		}
 		_, err := c.Memcache.servers()
 		return err
+	case BackendPostgres:
+		return c.Postgres.validate()
+	case BackendMySQL:
+		return c.MySQL.validate()
 	}
 	return nil
 }

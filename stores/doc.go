@@ -11,12 +11,14 @@
 // json and mapstructure tags:
 //
 //	session:
-//	  backend: database        # memory | file | database (alias sqlite) | redis | memcache
+//	  backend: database        # memory | file | database (alias sqlite) | postgres | mysql | redis | memcache
 //	  memory:   {max_entries: 100000, timeout: 3600}
 //	  file:     {dir: ./data/sessions, timeout: 3600}
 //	  database: {path: ./data/sessions.db, table: sessions, timeout: 3600}
 //	  redis:    {host: localhost, port: 6379, db: 0, password: "", key_prefix: "session:", timeout: 3600}
 //	  memcache: {servers: ["localhost:11211"], key_prefix: "session:", timeout: 3600}
+//	  postgres: {url: "postgres://app:secret@db:5432/app", table: sessions, timeout: 3600}
+//	  mysql:    {dsn: "app:secret@tcp(db:3306)/app", max_conns: 20, table: sessions, timeout: 3600}
 //	  cached:   {enabled: true, max_entries: 10000, staleness: 5}
 //
 // Only the section of the selected backend is read. Its timeout, in
@@ -48,6 +50,8 @@
 //	memory://                                   (also memory:)
 //	file:///srv/app/sessions                    a file store in that directory
 //	sqlite:///srv/app/sessions.db?table=sessions
+//	postgres://user:password@host:5432/db?sslmode=require&table=sessions   (also postgresql://)
+//	mysql://user:password@host:3306/db?table=sessions&max_conns=20     MySQL 8 or MariaDB
 //	redis://user:password@host:6379/0?prefix=session:
 //	rediss://host:6380/0                        Redis over TLS
 //	redis://h1:7000,h2:7001,h3:7002             a Redis Cluster
@@ -63,6 +67,16 @@
 // scheme's default port (6379, 11211); a port that is given must be a
 // number from 1 to 65535. The path of a redis URL is the database number.
 //
+// A postgres URL is handed to pgx (pgxpool.ParseConfig) without the
+// factory's parameters below, so pgx's own (sslmode, pool_max_conns,
+// connect_timeout, ...) work as pgx documents them. A mysql URL names one
+// host (default port 3306) and the database as its path; it becomes the
+// go-sql-driver/mysql DSN user:password@tcp(host:port)/db, and the
+// parameters that are not the factory's become the driver's (tls=true,
+// readTimeout=5s, ...). The driver's own "timeout" parameter is not
+// available there, since timeout is the idle timeout; Open gives the
+// connection [SQLConnectTimeout] instead.
+//
 // Query parameters, each at most once; any other is an error:
 //
 //	timeout=SECONDS            all schemes: the idle timeout (Config.Options)
@@ -70,7 +84,8 @@
 //	cache_max_entries=N        with cached=true: records the cache holds
 //	cache_staleness=SECONDS    with cached=true: how stale a cached copy may be
 //	max_entries=N              memory: bound on the number of sessions
-//	table=NAME                 sqlite: the session table
+//	table=NAME                 sqlite, postgres, mysql: the session table
+//	max_conns=N                mysql: bound on open connections (postgres: pgx's pool_max_conns)
 //	prefix=P                   redis, memcache: the key prefix
 //	cluster=true               redis: a cluster client from one seed address
 //	master_name=NAME           redis: the Sentinel master; hosts are Sentinels
@@ -81,8 +96,8 @@
 // Close the returned store (it implements io.Closer) when the application
 // stops: it releases everything Open made, whether the backend's store owns
 // it (the SQLite database, the sweeper goroutines of the memory and file
-// stores) or Open does (the Redis and memcached clients, which
-// redisstore and memcachestore leave to their owner). Every returned store
+// stores) or Open does (the Redis and memcached clients, the PostgreSQL
+// pool and the MySQL *sql.DB, which the stores leave to their owner). Every returned store
 // passes its backend's optional capabilities through; one the backend lacks
 // reports core.ErrNotSupported.
 //

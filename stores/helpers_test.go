@@ -5,10 +5,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/storetest"
@@ -20,7 +23,33 @@ const (
 	envRedis        = "SESSIONKIT_REDIS_ADDR"
 	envRedisCluster = "SESSIONKIT_REDIS_CLUSTER_ADDRS"
 	envMemcache     = "SESSIONKIT_MEMCACHE_ADDR"
+	envPostgres     = "SESSIONKIT_POSTGRES_URL"
+	envMySQL        = "SESSIONKIT_MYSQL_DSN"
 )
+
+func postgresURL(tb testing.TB) string {
+	return requireEnv(tb, envPostgres, "a PostgreSQL database as a postgres:// URL")
+}
+
+func mysqlDSN(tb testing.TB) string {
+	return requireEnv(tb, envMySQL, "a MariaDB or MySQL database as a go-sql-driver/mysql DSN")
+}
+
+// mysqlURL returns the test server as a mysql:// URL.
+func mysqlURL(tb testing.TB) string {
+	tb.Helper()
+	c, err := mysql.ParseDSN(mysqlDSN(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u := url.URL{Scheme: "mysql", User: url.UserPassword(c.User, c.Passwd), Host: c.Addr, Path: "/" + c.DBName}
+	return u.String()
+}
+
+// uniqueTable returns a table name no other test uses.
+func uniqueTable() string {
+	return "f_" + strings.ToLower(rand.Text()[:12])
+}
 
 // requireEnv returns the variable's value and fails the test, naming the
 // variable, when it is not set.

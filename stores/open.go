@@ -34,7 +34,8 @@ import (
 // wrong address fails at startup rather than at the first request: it
 // pings the Redis servers (within ctx and [RedisDialTimeout]) or every
 // memcached server (within [MemcacheTimeout]; gomemcache takes no context),
-// and creates the directory of a file store or of an SQLite
+// connects to PostgreSQL or MySQL and creates the session table there
+// (within ctx and [SQLConnectTimeout]), and creates the directory of a file store or of an SQLite
 // database when missing. Those failures do not match ErrConfig.
 //
 // The store returned passes every optional capability of its backend
@@ -69,6 +70,10 @@ func Open(ctx context.Context, cfg Config) (core.Store, error) {
 		s, err = openRedis(ctx, cfg.Redis)
 	case BackendMemcache:
 		s, err = openMemcache(cfg.Memcache)
+	case BackendPostgres:
+		s, err = openPostgres(ctx, cfg.Postgres)
+	case BackendMySQL:
+		s, err = openMySQL(ctx, cfg.MySQL)
 	}
 	if err != nil {
 		return nil, err

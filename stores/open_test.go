@@ -71,6 +71,18 @@ func backends() []backend {
 			seed, _, _ := strings.Cut(redisClusterAddrs(t), ",")
 			return "redis://" + seed + "?cluster=true&prefix=" + uniquePrefix()
 		}},
+		{name: "postgres", iterates: true, network: true, config: func(t *testing.T) Config {
+			return Config{Backend: "postgres", Postgres: PostgresConfig{URL: postgresURL(t), Table: uniqueTable()}}
+		}},
+		{name: "postgres url", iterates: true, network: true, url: func(t *testing.T) string {
+			return postgresURL(t) + "&table=" + uniqueTable()
+		}},
+		{name: "mysql", iterates: true, network: true, config: func(t *testing.T) Config {
+			return Config{Backend: "mysql", MySQL: MySQLConfig{DSN: mysqlDSN(t), MaxConns: 5, Table: uniqueTable()}}
+		}},
+		{name: "mysql url", iterates: true, network: true, url: func(t *testing.T) string {
+			return mysqlURL(t) + "?table=" + uniqueTable() + "&max_conns=4"
+		}},
 		{name: "memcache", network: true, config: func(t *testing.T) Config {
 			return Config{Backend: "memcache", Memcache: MemcacheConfig{Servers: []string{memcacheAddr(t)}, KeyPrefix: uniquePrefix()}}
 		}},
@@ -181,7 +193,15 @@ func TestOpenErrors(t *testing.T) {
 		{name: "no backend", cfg: func(*testing.T) Config { return Config{} }, configErr: true, words: []string{"backend"}},
 		{name: "unknown backend", cfg: func(*testing.T) Config { return Config{Backend: "etcd"} }, configErr: true, words: []string{"etcd"}},
 		{name: "negative timeout", cfg: func(*testing.T) Config { return Config{Backend: "memory", Memory: MemoryConfig{Timeout: -1}} }, configErr: true, words: []string{"memory.timeout"}},
-		{name: "unknown scheme", url: func(*testing.T) string { return "mysql://h/db" }, configErr: true, words: []string{"mysql"}},
+		{name: "unknown scheme", url: func(*testing.T) string { return "mongodb://h/db" }, configErr: true, words: []string{"mongodb"}},
+		{name: "postgres down", url: func(*testing.T) string { return "postgres://u:hunter2@" + down + "/db?sslmode=disable" }, words: []string{"postgres", "cannot reach", down}},
+		{name: "mysql down", url: func(*testing.T) string { return "mysql://u:hunter2@" + down + "/db" }, words: []string{"mysql", "cannot reach", down}},
+		{name: "postgres bad table", configErr: true, words: []string{"postgres.table"},
+			cfg: func(*testing.T) Config { return Config{Backend: "postgres", Postgres: PostgresConfig{URL: "postgres://h/db", Table: "a b"}} }},
+		{name: "postgres no url", configErr: true, words: []string{"postgres.url", "required"},
+			cfg: func(*testing.T) Config { return Config{Backend: "postgresql"} }},
+		{name: "mysql no dsn", configErr: true, words: []string{"mysql.dsn", "required"},
+			cfg: func(*testing.T) Config { return Config{Backend: "mariadb"} }},
 		{name: "malformed url", url: func(*testing.T) string { return "redis://h:x" }, configErr: true, words: []string{"url port"}},
 		{name: "file dir is a file", configErr: true, words: []string{"file.dir", "not a directory"},
 			cfg: func(*testing.T) Config { return Config{Backend: "file", File: FileConfig{Dir: regular}} }},
@@ -249,6 +269,9 @@ func TestOpenErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error %q reveals the password", err)
 			}
 		})
 	}

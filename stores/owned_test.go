@@ -26,6 +26,8 @@ func TestConformance(t *testing.T) {
 		{"redis", func(t *testing.T) string { return "redis://" + redisAddr(t) + "?prefix=" + uniquePrefix() }},
 		{"redis cluster", func(t *testing.T) string { return "redis://" + redisClusterAddrs(t) + "?prefix=" + uniquePrefix() }},
 		{"memcache", func(t *testing.T) string { return "memcache://" + memcacheAddr(t) + "?prefix=" + uniquePrefix() }},
+		{"postgres", func(t *testing.T) string { return postgresURL(t) + "&table=" + uniqueTable() }},
+		{"mysql", func(t *testing.T) string { return mysqlURL(t) + "?table=" + uniqueTable() }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -41,7 +41,7 @@ func ParseURL(rawURL string) (Config, error) {
 	}
 	scheme, rest, ok := strings.Cut(rawURL, ":")
 	if !ok || scheme == "" {
-		return cfg, configErr("url", "no scheme: want memory:, file:, sqlite:, redis:, rediss: or memcache:")
+		return cfg, configErr("url", "no scheme: want memory:, file:, sqlite:, postgres:, mysql:, redis:, rediss: or memcache:")
 	}
 	scheme = strings.ToLower(scheme)
 	if strings.Contains(rest, "#") {
@@ -84,6 +84,18 @@ func ParseURL(rawURL string) (Config, error) {
 			return cfg, err
 		}
 		timeout = &cfg.Redis.Timeout
+	case "postgres", "postgresql":
+		cfg.Backend = BackendPostgres
+		if err := parsePostgresURL(&cfg.Postgres, scheme, body, q); err != nil {
+			return cfg, err
+		}
+		timeout = &cfg.Postgres.Timeout
+	case "mysql":
+		cfg.Backend = BackendMySQL
+		if err := parseMySQLURL(&cfg.MySQL, body, q); err != nil {
+			return cfg, err
+		}
+		timeout = &cfg.MySQL.Timeout
 	case "memcache":
 		cfg.Backend = BackendMemcache
 		if err := parseMemcacheURL(&cfg.Memcache, body, q); err != nil {
@@ -91,7 +103,7 @@ func ParseURL(rawURL string) (Config, error) {
 		}
 		timeout = &cfg.Memcache.Timeout
 	default:
-		return cfg, configErr("url scheme", "unknown scheme %q: want memory, file, sqlite, redis, rediss or memcache", scheme)
+		return cfg, configErr("url scheme", "unknown scheme %q: want memory, file, sqlite, postgres, postgresql, mysql, redis, rediss or memcache", scheme)
 	}
 	if err := q.int("timeout", timeout); err != nil {
 		return cfg, err

@@ -44,6 +44,13 @@ func TestParseURL(t *testing.T) {
 		{"redis://s1,s2:5000/1?master_name=mymaster&sentinel_password=x&sentinel_username=u", Config{Backend: "redis", Redis: RedisConfig{
 			Addrs: []string{"s1:26379", "s2:5000"}, DB: 1, MasterName: "mymaster", SentinelUsername: "u", SentinelPassword: "x"}}},
 
+		{"postgres://u:p%40ss@db:5432/app?sslmode=disable&table=sess&timeout=60", Config{Backend: "postgres", Postgres: PostgresConfig{
+			URL: "postgres://u:p%40ss@db:5432/app?sslmode=disable", Table: "sess", Timeout: 60}}},
+		{"postgresql://db/app", Config{Backend: "postgres", Postgres: PostgresConfig{URL: "postgresql://db/app"}}},
+		{"postgres://db/app?pool_max_conns=10&cached=true", Config{Backend: "postgres", Postgres: PostgresConfig{URL: "postgres://db/app?pool_max_conns=10"}, Cached: CacheConfig{Enabled: true}}},
+		{"mysql://u:p%40ss@db:3307/app?table=sess&max_conns=8&timeout=60", Config{Backend: "mysql", MySQL: MySQLConfig{
+			DSN: "u:p@ss@tcp(db:3307)/app", Table: "sess", MaxConns: 8, Timeout: 60}}},
+		{"mysql://u@db/app?tls=true", Config{Backend: "mysql", MySQL: MySQLConfig{DSN: "u@tcp(db:3306)/app?tls=true"}}},
 		{"memcache://h1:11211,h2:11212?prefix=app:", Config{Backend: "memcache", Memcache: MemcacheConfig{Servers: []string{"h1:11211", "h2:11212"}, KeyPrefix: "app:"}}},
 		{"memcache://localhost/?timeout=10", Config{Backend: "memcache", Memcache: MemcacheConfig{Servers: []string{"localhost:11211"}, Timeout: 10}}},
 	}
@@ -70,7 +77,24 @@ func TestParseURLErrors(t *testing.T) {
 		{"", []string{"url", "no scheme"}},
 		{"localhost:6379", []string{"url scheme", `"localhost"`}},
 		{"/srv/sessions.db", []string{"url", "no scheme"}},
-		{"postgres://h/db", []string{"url scheme", `"postgres"`}},
+		{"mongodb://h/db", []string{"url scheme", `"mongodb"`}},
+		{"postgres:db", []string{"url", "postgres://"}},
+		{"postgres://h/db?table=a-b", []string{"postgres.table"}},
+		{"postgres://h/db?table=pg_x", []string{"postgres.table"}},
+		{"postgres://h/db?timeout=-1", []string{"postgres.timeout"}},
+		{"postgres://h/db?pool_max_conns=many", []string{"postgres.url"}},
+		{"postgres://h/db?max_conns=3", []string{"unknown parameter", `"max_conns"`}},
+		{"postgres://h/db?table=a&table=b", []string{"table", "2 times"}},
+		{"mysql://", []string{"url host"}},
+		{"mysql://h", []string{"url path", "database name"}},
+		{"mysql://h/a/b", []string{"url path"}},
+		{"mysql://h1,h2/db", []string{"url host", "one host"}},
+		{"mysql://h:0/db", []string{"url port"}},
+		{"mysql://h/db?table=9x", []string{"mysql.table"}},
+		{"mysql://h/db?max_conns=-1", []string{"mysql.max_conns"}},
+		{"mysql://h/db?timeout=-1", []string{"mysql.timeout"}},
+		{"mysql://h/db?timeout=x", []string{"timeout", `"x"`}},
+		{"mysql://h/db?tls=maybe", []string{"mysql.dsn"}},
 		{"redis://h /0", []string{"space or control"}},
 		{"redis://h\x00", []string{"control"}},
 		{"memory://#x", []string{"fragment"}},
@@ -145,6 +169,12 @@ func TestParseURLHidesPassword(t *testing.T) {
 		"redis://user:hunter2@h?bad=1",
 		"rediss://:hunter2@h1,h2:abc",
 		"memcache://u:hunter2@h",
+		"postgres://u:hunter2@h/db?table=a-b",
+		"postgres://u:hunter2@h/db?pool_max_conns=x",
+		"postgres://u:hunter2@h:0/db",
+		"mysql://u:hunter2@h/db?tls=maybe",
+		"mysql://u:hunter2@h:0/db",
+		"mysql://u:hunter2@h/db?table=a-b",
 		"redis://user:hunter2@h:1/?master_name=m&sentinel_password=hunter2&timeout=-1",
 	} {
 		_, err := ParseURL(u)
