@@ -197,7 +197,9 @@ func TestOpenErrors(t *testing.T) {
 		{name: "postgres down", url: func(*testing.T) string { return "postgres://u:hunter2@" + down + "/db?sslmode=disable" }, words: []string{"postgres", "cannot reach", down}},
 		{name: "mysql down", url: func(*testing.T) string { return "mysql://u:hunter2@" + down + "/db" }, words: []string{"mysql", "cannot reach", down}},
 		{name: "postgres bad table", configErr: true, words: []string{"postgres.table"},
-			cfg: func(*testing.T) Config { return Config{Backend: "postgres", Postgres: PostgresConfig{URL: "postgres://h/db", Table: "a b"}} }},
+			cfg: func(*testing.T) Config {
+				return Config{Backend: "postgres", Postgres: PostgresConfig{URL: "postgres://h/db", Table: "a b"}}
+			}},
 		{name: "postgres no url", configErr: true, words: []string{"postgres.url", "required"},
 			cfg: func(*testing.T) Config { return Config{Backend: "postgresql"} }},
 		{name: "mysql no dsn", configErr: true, words: []string{"mysql.dsn", "required"},
