@@ -8,6 +8,7 @@ require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/glebarez/sqlite v1.11.0
 	github.com/gofiber/fiber/v2 v2.52.15
+	github.com/jackc/pgx/v5 v5.13.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/redis/go-redis/v9 v9.23.0
 	gorm.io/gorm v1.25.7
@@ -22,7 +23,6 @@ require (
 	github.com/go-sql-driver/mysql v1.10.2 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
-	github.com/jackc/pgx/v5 v5.13.0 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/jinzhu/inflection v1.0.0 // indirect
 	github.com/jinzhu/now v1.1.5 // indirect
@@ -72,7 +72,7 @@ require (
 	github.com/sessionkit/sessionkit/stores v0.1.0
 	github.com/sessionkit/sessionkit/stores/memcachestore v0.1.0 // indirect
 	github.com/sessionkit/sessionkit/stores/mysqlstore v0.1.0 // indirect
-	github.com/sessionkit/sessionkit/stores/postgresstore v0.1.0 // indirect
+	github.com/sessionkit/sessionkit/stores/postgresstore v0.1.0
 	github.com/sessionkit/sessionkit/stores/redisstore v0.1.0
 	github.com/sessionkit/sessionkit/stores/sqlitestore v0.1.0
 	github.com/sessionkit/sessionkit/stores/sqlstore v0.1.0 // indirect
