@@ -69,6 +69,7 @@ require (
 	github.com/sessionkit/sessionkit/stores/memcachestore v0.1.0
 	github.com/sessionkit/sessionkit/stores/redisstore v0.1.0
 	github.com/sessionkit/sessionkit/stores/sqlitestore v0.1.0
+	github.com/sessionkit/sessionkit/stores/sqlstore v0.1.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )
@@ -86,3 +87,5 @@ replace github.com/sessionkit/sessionkit/stores/memcachestore => ../stores/memca
 replace github.com/sessionkit/sessionkit/stores/redisstore => ../stores/redisstore
 
 replace github.com/sessionkit/sessionkit/stores/sqlitestore => ../stores/sqlitestore
+
+replace github.com/sessionkit/sessionkit/stores/sqlstore => ../stores/sqlstore

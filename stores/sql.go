@@ -65,7 +65,7 @@ type MySQLConfig struct {
 // sqlIdent reports whether t is a table name postgresstore and mysqlstore
 // accept (their WithTable rules, checked here without opening anything).
 func sqlIdent(t string, max int) bool {
-	if t == "" || len(t) > max || t[0] >= '0' && t[0] <= '9' {
+	if t == "" || len(t) > max {
 		return false
 	}
 	return !strings.ContainsFunc(t, func(r rune) bool {
@@ -83,7 +83,7 @@ func (c PostgresConfig) validate() error {
 		return configErr("postgres.url", "%v", err)
 	}
 	if t := c.Table; t != "" && (!sqlIdent(t, 56) || strings.HasPrefix(strings.ToLower(t), "pg_")) {
-		return configErr("postgres.table", "%q: want 1 to 56 ASCII letters, digits or underscores, not starting with a digit or pg_", t)
+		return configErr("postgres.table", "%q: want 1 to 56 ASCII letters, digits or underscores, not starting with pg_", t)
 	}
 	return nil
 }
@@ -100,7 +100,7 @@ func (c MySQLConfig) validate() error {
 		return configErr("mysql.max_conns", "must not be negative, got %d", c.MaxConns)
 	}
 	if t := c.Table; t != "" && !sqlIdent(t, 57) {
-		return configErr("mysql.table", "%q: want 1 to 57 ASCII letters, digits or underscores, not starting with a digit", t)
+		return configErr("mysql.table", "%q: want 1 to 57 ASCII letters, digits or underscores", t)
 	}
 	return nil
 }

@@ -90,7 +90,7 @@ func TestParseURLErrors(t *testing.T) {
 		{"mysql://h/a/b", []string{"url path"}},
 		{"mysql://h1,h2/db", []string{"url host", "one host"}},
 		{"mysql://h:0/db", []string{"url port"}},
-		{"mysql://h/db?table=9x", []string{"mysql.table"}},
+		{"mysql://h/db?table=a.b", []string{"mysql.table"}},
 		{"mysql://h/db?max_conns=-1", []string{"mysql.max_conns"}},
 		{"mysql://h/db?timeout=-1", []string{"mysql.timeout"}},
 		{"mysql://h/db?timeout=x", []string{"timeout", `"x"`}},

@@ -23,9 +23,8 @@ type Option = sqlstore.Option
 // WithTable sets the name of the table that holds the sessions, in the
 // connection's current database; the store also creates a table named
 // name+"_meta" for its schema version and an index named name+"_expiry".
-// The name is made of ASCII letters, digits and underscores, does not
-// start with a digit, and is at most 57 characters long; any other name
-// makes [New] fail. Whether its case matters is the server's
+// The name is made of ASCII letters, digits and underscores, at most 57
+// of them; any other name makes [New] fail. Whether its case matters is the server's
 // lower_case_table_names.
 //
 // default: [DefaultTable] ("sessionkit_sessions")

@@ -64,7 +64,7 @@ func (e *pgxExec) Exec(ctx context.Context, query string, args ...any) (int64, e
 	return tag.RowsAffected(), err
 }
 
-func (e *pgxExec) RowTx(ctx context.Context, q *sqlstore.Queries, key []byte, decide sqlstore.Decide) (int64, error) {
+func (e *pgxExec) RowTx(ctx context.Context, q *sqlstore.Queries, key any, decide sqlstore.Decide) (int64, error) {
 	c, release, err := e.acquire(ctx)
 	if err != nil {
 		return 0, err
@@ -77,7 +77,7 @@ func (e *pgxExec) RowTx(ctx context.Context, q *sqlstore.Queries, key []byte, de
 // SELECT in one batch, the write and COMMIT in another. On failure it
 // rolls back; a connection it cannot roll back is closed (a pool does not
 // take back a connection left in a transaction).
-func batchTx(ctx context.Context, c querier, q *sqlstore.Queries, key []byte, decide sqlstore.Decide) (n int64, err error) {
+func batchTx(ctx context.Context, c querier, q *sqlstore.Queries, key any, decide sqlstore.Decide) (n int64, err error) {
 	began := false
 	defer func() {
 		if err != nil && began {
@@ -193,7 +193,7 @@ type dbExec struct {
 	db *sql.DB
 }
 
-func (e *dbExec) RowTx(ctx context.Context, q *sqlstore.Queries, key []byte, decide sqlstore.Decide) (int64, error) {
+func (e *dbExec) RowTx(ctx context.Context, q *sqlstore.Queries, key any, decide sqlstore.Decide) (int64, error) {
 	conn, err := e.db.Conn(ctx)
 	if err != nil {
 		return 0, err

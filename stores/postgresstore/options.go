@@ -24,9 +24,9 @@ type Option = sqlstore.Option
 // connection's current schema (its search_path); the store also creates a
 // table named name+"_meta" for its schema version and an index named
 // name+"_expiry". The name is made of ASCII letters, digits and
-// underscores, does not start with a digit or "pg_", and is at most 56
-// characters long; any other name makes [New] and [NewDB] fail. It is
-// quoted, so its case is kept.
+// underscores, does not start with "pg_", and is at most 56 characters
+// long; any other name makes [New] and [NewDB] fail. It is quoted, so its
+// case is kept.
 //
 // default: [DefaultTable] ("sessionkit_sessions")
 func WithTable(name string) Option { return sqlstore.WithTable(name) }

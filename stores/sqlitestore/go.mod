@@ -11,6 +11,7 @@ require (
 	github.com/ncruces/go-strftime v1.0.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/sessionkit/sessionkit/core v0.1.0
+	github.com/sessionkit/sessionkit/stores/sqlstore v0.1.0
 	golang.org/x/sys v0.46.0 // indirect
 	modernc.org/libc v1.74.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
@@ -19,3 +20,5 @@ require (
 )
 
 replace github.com/sessionkit/sessionkit/core => ../../core
+
+replace github.com/sessionkit/sessionkit/stores/sqlstore => ../../stores/sqlstore

@@ -31,11 +31,17 @@ type Dialect struct {
 
 	// CheckTable, if not nil, refuses table names the database reserves.
 	CheckTable func(name string) error
+
+	// Key, if not nil, converts a key to the value bound for the key
+	// column (a string for a text column). By default keys are bound as
+	// []byte, for a binary column that holds any bytes.
+	Key func(key string) any
 }
 
 // Queries is the SQL text of one store. Parameters are numbered as listed
-// ($1, $2 on PostgreSQL; in that order with ? on MySQL). Keys are bound as
-// []byte; expiries are Unix nanoseconds.
+// ($1, $2 on PostgreSQL; in that order with ? on MySQL and SQLite). Keys
+// are bound as []byte unless the dialect converts them ([Dialect.Key]);
+// expiries are Unix nanoseconds.
 type Queries struct {
 	// Schema.
 	CreateMeta   string   // creates the meta table if missing (name, value)
@@ -53,9 +59,14 @@ type Queries struct {
 	Touch  string // $1 expiry, $2 key, $3 now: moves a live row's expiry
 
 	// The row transaction.
-	LockRow string // $1 key: data, expiry of the row, locked until the transaction ends
-	Update  string // $1 data, $2 expiry, $3 key
-	Insert  string // $1 key, $2 data, $3 expiry: affects 0 rows if the key exists
+	// BeginWrite, if not empty, is run first in the row transaction of
+	// the database/sql executor ($1 key, $2 now), for a database that
+	// takes its write lock at the first write rather than at SELECT ...
+	// FOR UPDATE (SQLite: deleting the key's expired row).
+	BeginWrite string
+	LockRow    string // $1 key: data, expiry of the row, locked until the transaction ends
+	Update     string // $1 data, $2 expiry, $3 key
+	Insert     string // $1 key, $2 data, $3 expiry: affects 0 rows if the key exists
 
 	// Take, if not empty, deletes the row if live and returns its data and
 	// expiry in one statement ($1 key, $2 now); when empty, Take runs the
@@ -85,7 +96,7 @@ type Executor interface {
 	// RowTx runs one row transaction: BEGIN, q.LockRow of key, decide,
 	// the write decide chose, COMMIT (ROLLBACK when decide fails). It
 	// reports the rows the write affected, 0 for [None].
-	RowTx(ctx context.Context, q *Queries, key []byte, decide Decide) (int64, error)
+	RowTx(ctx context.Context, q *Queries, key any, decide Decide) (int64, error)
 	// Locked runs fn on one connection while holding a lock, named name,
 	// that serializes the schema migration of one table across
 	// processes.
@@ -117,7 +128,7 @@ type Write struct {
 }
 
 // Statement returns the query and arguments of w for the row of key.
-func (w Write) Statement(q *Queries, key []byte) (string, []any) {
+func (w Write) Statement(q *Queries, key any) (string, []any) {
 	switch w.Op {
 	case Update:
 		return q.Update, []any{w.Data, w.Exp, key}

@@ -41,9 +41,9 @@ func defaultConfig() Config {
 // WithTable sets the name of the table that holds the sessions; the store
 // also creates a table named name+"_meta" for its schema version and an
 // index named name+"_expiry". The name is made of ASCII letters, digits
-// and underscores, does not start with a digit, and is at most as long as
-// the dialect allows (63 characters minus the suffixes on PostgreSQL); any
-// other name makes the constructor fail.
+// and underscores (it is quoted in SQL, so it may start with a digit and
+// its case is kept), at most as long as the dialect allows; any other
+// name makes the constructor fail.
 //
 // default: [DefaultTable] ("sessionkit_sessions")
 func WithTable(name string) Option {
@@ -78,6 +78,14 @@ func WithLogger(l *slog.Logger) Option {
 	return func(c *Config) { c.Logger = l }
 }
 
+// Validate checks opts as the constructors do, without touching a
+// database, so that a constructor can refuse them before it opens or
+// creates anything.
+func Validate(d *Dialect, opts ...Option) error {
+	_, err := newConfig(d, opts)
+	return err
+}
+
 func newConfig(d *Dialect, opts []Option) (Config, error) {
 	c := defaultConfig()
 	for _, o := range opts {
@@ -110,9 +118,9 @@ func validTable(d *Dialect, name string) error {
 	if len(name) > d.MaxTableName {
 		return fmt.Errorf("%s: table name %q is longer than %d characters", d.Name, name, d.MaxTableName)
 	}
-	for i, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_' || i > 0 && r >= '0' && r <= '9') {
-			return fmt.Errorf("%s: table name %q is not an identifier: only ASCII letters, digits and underscores are allowed, not starting with a digit", d.Name, name)
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
+			return fmt.Errorf("%s: table name %q: only ASCII letters, digits and underscores are allowed", d.Name, name)
 		}
 	}
 	if d.CheckTable != nil {

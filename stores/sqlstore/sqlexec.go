@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // LockFunc takes the migration lock named name on conn and returns what
@@ -121,12 +122,22 @@ func (e *sqlExec) stmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt 
 	return nil
 }
 
-func (e *sqlExec) RowTx(ctx context.Context, q *Queries, key []byte, decide Decide) (int64, error) {
+func (e *sqlExec) RowTx(ctx context.Context, q *Queries, key any, decide Decide) (int64, error) {
 	tx, err := e.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback() // a no-op after Commit
+	if q.BeginWrite != "" {
+		if st := e.stmt(ctx, tx, q.BeginWrite); st != nil {
+			_, err = st.ExecContext(ctx, key, time.Now().UnixNano())
+		} else {
+			_, err = tx.ExecContext(ctx, q.BeginWrite, key, time.Now().UnixNano())
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
 	var (
 		data  []byte
 		exp   int64

@@ -67,14 +67,16 @@ func New(ctx context.Context, ex Executor, d *Dialect, opts ...Option) (*Store, 
 		cfg: cfg,
 		q:   d.Queries(cfg.Table, cfg.Table+"_meta", cfg.Table+"_expiry"),
 	}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.retry(ctx, func() error { return s.migrate(ctx) }); err != nil {
 		ex.Close()
 		return nil, fmt.Errorf("%s: table %s: %w", d.Name, cfg.Table, err)
 	}
 	q := &s.q
-	if err := ex.Prepare(ctx, []string{
-		q.Load, q.TTL, q.Upsert, q.Delete, q.Touch, q.LockRow, q.Update, q.Insert,
-		q.Take, q.Count, q.Cleanup, q.PageFirst, q.Page,
+	if err := s.retry(ctx, func() error {
+		return ex.Prepare(ctx, []string{
+			q.Load, q.TTL, q.Upsert, q.Delete, q.Touch, q.BeginWrite, q.LockRow, q.Update, q.Insert,
+			q.Take, q.Count, q.Cleanup, q.PageFirst, q.Page,
+		})
 	}); err != nil {
 		ex.Close()
 		return nil, fmt.Errorf("%s: table %s: %w", d.Name, cfg.Table, err)
@@ -197,6 +199,14 @@ func Nanos(t time.Time) int64 {
 	return t.UnixNano()
 }
 
+// key returns the value bound for the key column.
+func (s *Store) key(key string) any {
+	if s.d.Key != nil {
+		return s.d.Key(key)
+	}
+	return []byte(key)
+}
+
 // live sets data's header expiry from the expiry column and reports
 // whether the record is live at now; a corrupt record is not.
 func live(data []byte, exp int64, now time.Time) bool {
@@ -215,7 +225,9 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 		data []byte
 		exp  int64
 	)
-	err := s.ex.QueryRow(ctx, s.q.Load, []any{[]byte(key), now.UnixNano()}, &data, &exp)
+	err := s.retry(ctx, func() error {
+		return s.ex.QueryRow(ctx, s.q.Load, []any{s.key(key), now.UnixNano()}, &data, &exp)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -243,7 +255,7 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.T
 		return fmt.Errorf("%s: save: %w", s.d.Name, err)
 	}
 	err := s.retry(ctx, func() error {
-		_, err := s.ex.Exec(ctx, s.q.Upsert, []byte(key), data, Nanos(expiry))
+		_, err := s.ex.Exec(ctx, s.q.Upsert, s.key(key), data, Nanos(expiry))
 		return err
 	})
 	if err != nil {
@@ -258,7 +270,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	err := s.retry(ctx, func() error {
-		_, err := s.ex.Exec(ctx, s.q.Delete, []byte(key))
+		_, err := s.ex.Exec(ctx, s.q.Delete, s.key(key))
 		return err
 	})
 	if err != nil {
@@ -282,7 +294,7 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) erro
 	if err := s.check(ctx, "save delta"); err != nil {
 		return err
 	}
-	k := []byte(key)
+	k := s.key(key)
 	err := s.retry(ctx, func() error {
 		n, err := s.ex.RowTx(ctx, &s.q, k, func(old []byte, exp int64, found bool) (Write, error) {
 			if found {
@@ -329,7 +341,7 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := s.check(ctx, "take"); err != nil {
 		return nil, false, err
 	}
-	k := []byte(key)
+	k := s.key(key)
 	var (
 		data  []byte
 		found bool
@@ -380,7 +392,7 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) error {
 		return err
 	}
 	err := s.retry(ctx, func() error {
-		_, err := s.ex.Exec(ctx, s.q.Touch, Nanos(expiry), []byte(key), time.Now().UnixNano())
+		_, err := s.ex.Exec(ctx, s.q.Touch, Nanos(expiry), s.key(key), time.Now().UnixNano())
 		return err
 	})
 	if err != nil {
@@ -397,7 +409,9 @@ func (s *Store) TTL(ctx context.Context, key string) (time.Duration, bool, error
 	}
 	now := time.Now()
 	var exp int64
-	err := s.ex.QueryRow(ctx, s.q.TTL, []any{[]byte(key), now.UnixNano()}, &exp)
+	err := s.retry(ctx, func() error {
+		return s.ex.QueryRow(ctx, s.q.TTL, []any{s.key(key), now.UnixNano()}, &exp)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -428,8 +442,12 @@ func (s *Store) Iterate(ctx context.Context, fn func(key string, data []byte) bo
 		if err := s.check(ctx, "iterate"); err != nil {
 			return err
 		}
-		var err error
-		page, err = s.readPage(ctx, first, after, time.Now(), page[:0])
+		now := time.Now()
+		err := s.retry(ctx, func() error {
+			var err error
+			page, err = s.readPage(ctx, first, after, now, page[:0])
+			return err
+		})
 		if err != nil {
 			return s.fail(ctx, "iterate", err)
 		}
@@ -451,7 +469,7 @@ func (s *Store) Iterate(ctx context.Context, fn func(key string, data []byte) bo
 func (s *Store) readPage(ctx context.Context, first bool, after []byte, now time.Time, page []row) ([]row, error) {
 	query, args := s.q.PageFirst, []any{now.UnixNano(), int64(iteratePage)}
 	if !first {
-		query, args = s.q.Page, []any{after, now.UnixNano(), int64(iteratePage)}
+		query, args = s.q.Page, []any{s.key(string(after)), now.UnixNano(), int64(iteratePage)}
 	}
 	err := s.ex.Query(ctx, query, args, func(scan func(...any) error) error {
 		var r row
@@ -470,7 +488,10 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	var n int64
-	if err := s.ex.QueryRow(ctx, s.q.Count, []any{time.Now().UnixNano()}, &n); err != nil {
+	err := s.retry(ctx, func() error {
+		return s.ex.QueryRow(ctx, s.q.Count, []any{time.Now().UnixNano()}, &n)
+	})
+	if err != nil {
 		return 0, s.fail(ctx, "count", err)
 	}
 	return int(n), nil
@@ -482,7 +503,11 @@ func (s *Store) Clear(ctx context.Context) error {
 	if err := s.check(ctx, "clear"); err != nil {
 		return err
 	}
-	if _, err := s.ex.Exec(ctx, s.q.Clear); err != nil {
+	err := s.retry(ctx, func() error {
+		_, err := s.ex.Exec(ctx, s.q.Clear)
+		return err
+	})
+	if err != nil {
 		return s.fail(ctx, "clear", err)
 	}
 	return nil

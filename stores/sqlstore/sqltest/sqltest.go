@@ -92,7 +92,7 @@ func create(exp time.Time, kv ...string) *record.Delta {
 }
 
 func testBadOptions(t *testing.T, h Harness) {
-	for _, name := range []string{"", "a-b", "a b", `a"b`, "a`b", "x;DROP TABLE y", "9lives", "é", strings.Repeat("x", 200)} {
+	for _, name := range []string{"", "a-b", "a b", `a"b`, "a`b", "x;DROP TABLE y", "a.b", "é", strings.Repeat("x", 200)} {
 		s, err := h.Open(t, sqlstore.WithTable(name))
 		if err == nil {
 			s.Close()
@@ -111,7 +111,7 @@ func testBadOptions(t *testing.T, h Harness) {
 			t.Error("a bad option was accepted")
 		}
 	}
-	for _, name := range []string{"s", "Sessions_2", "_x"} {
+	for _, name := range []string{"s", "Sessions_2", "_x", "9lives"} {
 		tb := name + "_" + h.Table(t)
 		t.Cleanup(func() {
 			h.Exec(t, `DROP TABLE IF EXISTS `+h.Quote(tb))
