@@ -5,12 +5,15 @@ go 1.26.0
 require (
 	github.com/bradfitz/gomemcache v0.0.0-20260422231931-4d751bb6e37c
 	github.com/gin-gonic/gin v1.12.0
+	github.com/go-sql-driver/mysql v1.10.2
 	github.com/gofiber/fiber/v2 v2.52.15
+	github.com/jackc/pgx/v5 v5.13.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/redis/go-redis/v9 v9.23.0
 )
 
 require (
+	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/andybalholm/brotli v1.1.0 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
@@ -26,6 +29,9 @@ require (
 	github.com/goccy/go-json v0.10.5 // indirect
 	github.com/goccy/go-yaml v1.19.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/compress v1.17.9 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
@@ -52,7 +58,8 @@ require (
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.53.0 // indirect
 	golang.org/x/net v0.56.0 // indirect
-	golang.org/x/text v0.40.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
 	modernc.org/libc v1.74.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
@@ -67,6 +74,8 @@ require (
 	github.com/sessionkit/sessionkit/fibersession v0.1.0
 	github.com/sessionkit/sessionkit/ginsession v0.1.0
 	github.com/sessionkit/sessionkit/stores/memcachestore v0.1.0
+	github.com/sessionkit/sessionkit/stores/mysqlstore v0.1.0
+	github.com/sessionkit/sessionkit/stores/postgresstore v0.1.0
 	github.com/sessionkit/sessionkit/stores/redisstore v0.1.0
 	github.com/sessionkit/sessionkit/stores/sqlitestore v0.1.0
 	github.com/sessionkit/sessionkit/stores/sqlstore v0.1.0 // indirect
@@ -83,6 +92,10 @@ replace github.com/sessionkit/sessionkit/fibersession => ../fibersession
 replace github.com/sessionkit/sessionkit/ginsession => ../ginsession
 
 replace github.com/sessionkit/sessionkit/stores/memcachestore => ../stores/memcachestore
+
+replace github.com/sessionkit/sessionkit/stores/mysqlstore => ../stores/mysqlstore
+
+replace github.com/sessionkit/sessionkit/stores/postgresstore => ../stores/postgresstore
 
 replace github.com/sessionkit/sessionkit/stores/redisstore => ../stores/redisstore
 

@@ -76,6 +76,21 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+// TestLoadSQL runs the load with 50 connections through net/http on the
+// PostgreSQL and MySQL stores, whose row locks serialize the writers of
+// one session: no update may be lost.
+func TestLoadSQL(t *testing.T) {
+	d, _ := knobs(t)
+	for _, sc := range harness.Stores() {
+		if sc.Name != "postgres" && sc.Name != "mysql" {
+			continue
+		}
+		t.Run(sc.Name, func(t *testing.T) {
+			runLoad(t, sessiontest.NetHTTP(), sc.Open(t), d, 50, t.Errorf)
+		})
+	}
+}
+
 // stats collects the latencies of a run.
 type stats struct {
 	mu        sync.Mutex

@@ -25,6 +25,10 @@ const (
 	MemcacheAddrEnv   = "SESSIONKIT_MEMCACHE_ADDR"
 	RedisServerBinEnv = "SESSIONKIT_REDIS_SERVER_BIN"
 	MemcachedBinEnv   = "SESSIONKIT_MEMCACHED_BIN"
+	PostgresURLEnv    = "SESSIONKIT_POSTGRES_URL"
+	MySQLDSNEnv       = "SESSIONKIT_MYSQL_DSN"
+	PostgresBinEnv    = "SESSIONKIT_POSTGRES_BIN" // the directory of initdb and postgres
+	MariaDBBinEnv     = "SESSIONKIT_MARIADB_BIN"  // mariadbd
 )
 
 // Env returns the environment variable name, and fails tb naming it when it
