@@ -1,5 +1,5 @@
-// Package servers starts, kills, pauses and restarts real redis-server and
-// memcached processes for the hardening tests, on free ports of 127.0.0.1.
+// Package servers starts, kills, pauses and restarts real redis-server,
+// memcached, PostgreSQL and MariaDB processes for the hardening tests, on free ports of 127.0.0.1.
 // Every process it starts is killed by the test's Cleanup.
 package servers
 
@@ -63,7 +63,9 @@ type Proc struct {
 	bin   string
 	args  []string
 	ready func(addr string) error
-	log   string // file the server logs to, shown when it fails to start
+	log   string              // file the server logs to, shown when it fails to start
+	cred  *syscall.Credential // the user to run as, nil for the test's own
+	quit  syscall.Signal      // what the test's Cleanup stops it with, SIGKILL when zero
 
 	// Addr is the server's host:port on 127.0.0.1.
 	Addr string
@@ -110,6 +112,9 @@ func StartMemcached(tb testing.TB, bin string) *Proc {
 func (p *Proc) start() {
 	p.tb.Helper()
 	cmd := exec.Command(p.bin, p.args...)
+	if p.cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.cred}
+	}
 	p.mu.Lock()
 	p.out.Reset()
 	cmd.Stdout, cmd.Stderr = &lockedWriter{p: p}, &lockedWriter{p: p}
@@ -198,6 +203,21 @@ func (p *Proc) Kill() {
 	}
 }
 
+// Stop sends sig (SIGQUIT: PostgreSQL's immediate shutdown) and waits for
+// the process to exit.
+func (p *Proc) Stop(sig syscall.Signal) {
+	p.tb.Helper()
+	if !p.Running() {
+		return
+	}
+	p.signal(sig)
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		p.tb.Fatalf("%s did not exit 20s after %v", p.name, sig)
+	}
+}
+
 // Restart starts the server again with the same address and arguments;
 // the process must have exited (see Kill).
 func (p *Proc) Restart() {
@@ -226,7 +246,11 @@ func (p *Proc) cleanup() {
 	if !p.Running() {
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	sig := p.quit
+	if sig == 0 {
+		sig = syscall.SIGKILL
+	}
+	_ = p.cmd.Process.Signal(sig)
 	<-p.exited
 }
 
