@@ -5,8 +5,8 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"fmt"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
