@@ -4,11 +4,14 @@ go 1.26.0
 
 require (
 	github.com/alexedwards/scs/goredisstore v0.0.0-20250212122300-421ef1d8611c
+	github.com/alexedwards/scs/postgresstore v0.0.0-20251002162104-209de6e426de
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/gin-contrib/sessions v1.0.4
 	github.com/gin-gonic/gin v1.12.0
+	github.com/go-sql-driver/mysql v1.10.2
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/gorilla/sessions v1.4.0
+	github.com/jackc/pgx/v5 v5.13.0
 	github.com/labstack/echo-contrib v0.50.1
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/redis/go-redis/v9 v9.23.0
@@ -16,11 +19,16 @@ require (
 )
 
 require (
+	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/glebarez/go-sqlite v1.23.0 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/ncruces/go-strftime v1.0.0 // indirect
 	github.com/quasoft/memstore v0.0.0-20191010062613-2bce066d2b0b // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	modernc.org/libc v1.74.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
@@ -65,9 +73,11 @@ require (
 	github.com/sessionkit/sessionkit/echosession v0.1.0
 	github.com/sessionkit/sessionkit/fibersession v0.1.0
 	github.com/sessionkit/sessionkit/ginsession v0.1.0
+	github.com/sessionkit/sessionkit/stores/mysqlstore v0.1.0
+	github.com/sessionkit/sessionkit/stores/postgresstore v0.1.0
 	github.com/sessionkit/sessionkit/stores/redisstore v0.1.0
 	github.com/sessionkit/sessionkit/stores/sqlitestore v0.1.0
-	github.com/sessionkit/sessionkit/stores/sqlstore v0.1.0
+	github.com/sessionkit/sessionkit/stores/sqlstore v0.1.0 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
@@ -79,7 +89,7 @@ require (
 	golang.org/x/crypto v0.53.0 // indirect
 	golang.org/x/net v0.56.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
-	golang.org/x/text v0.40.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
 )
 
@@ -90,6 +100,10 @@ replace github.com/sessionkit/sessionkit/echosession => ../echosession
 replace github.com/sessionkit/sessionkit/fibersession => ../fibersession
 
 replace github.com/sessionkit/sessionkit/ginsession => ../ginsession
+
+replace github.com/sessionkit/sessionkit/stores/mysqlstore => ../stores/mysqlstore
+
+replace github.com/sessionkit/sessionkit/stores/postgresstore => ../stores/postgresstore
 
 replace github.com/sessionkit/sessionkit/stores/redisstore => ../stores/redisstore
 
