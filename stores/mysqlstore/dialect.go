@@ -65,6 +65,10 @@ func queries(table, meta, index string) sqlstore.Queries {
 		// locks the row). INSERT IGNORE would also hide truncation.
 		Insert: `INSERT INTO ` + t + " (`key`, data, expiry) VALUES (?, ?, ?)",
 
+		// MySQL counts changed rows: a delta that changes nothing affects
+		// 0 and takes the row transaction, which is as correct.
+		UpdateIf: `UPDATE ` + t + " SET data = ?, expiry = ? WHERE `key` = ? AND data = ? AND expiry = ?",
+
 		Count:     `SELECT count(*) FROM ` + t + ` WHERE expiry > ?`,
 		Clear:     `DELETE FROM ` + t,
 		Cleanup:   `DELETE FROM ` + t + ` WHERE expiry <= ?`,

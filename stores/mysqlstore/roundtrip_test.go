@@ -78,14 +78,37 @@ func TestRoundTrips(t *testing.T) {
 	if err := s.SaveDelta(ctx, "k", create()); err != nil {
 		t.Fatal(err)
 	}
+	// Another process's writes: the same table through a store of its own.
+	other, err := mysqlstore.New(openDB(t), mysqlstore.WithTable(s.Config().Table), mysqlstore.WithCleanupInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	delta := func(k, v string) func() error {
+		return func() error { return s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries(k, v)}) }
+	}
 	for _, c := range []struct {
 		name string
 		want int64
 		fn   func() error
 	}{
 		{"Load", 1, func() error { _, _, err := s.Load(ctx, "k"); return err }},
-		{"SaveDelta", 4, func() error {
-			return s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("b", "2")})
+		// A request's save after its load: one conditional UPDATE.
+		{"SaveDelta after Load", 1, delta("b", "2")},
+		{"SaveDelta after SaveDelta", 1, delta("c", "3")},
+		// The row changed elsewhere: the UPDATE misses, the row
+		// transaction follows.
+		{"SaveDelta after another writer", 1 + 4, func() error {
+			if err := other.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("o", "1")}); err != nil {
+				return err
+			}
+			return delta("d", "4")()
+		}},
+		{"SaveDelta after Touch", 1 + 4, func() error {
+			if err := s.Touch(ctx, "k", exp); err != nil {
+				return err
+			}
+			return delta("e", "5")()
 		}},
 		{"Touch", 1, func() error { return s.Touch(ctx, "k", exp) }},
 		{"Save", 1, func() error { return s.Save(ctx, "k2", storetest.Record(exp), exp) }},

@@ -59,6 +59,8 @@ func queries(table, meta, index string) sqlstore.Queries {
 
 		Take: `DELETE FROM ` + t + ` WHERE key = $1 AND expiry > $2 RETURNING data, expiry`,
 
+		UpdateIf: `UPDATE ` + t + ` SET data = $1, expiry = $2 WHERE key = $3 AND data = $4 AND expiry = $5`,
+
 		Count:     `SELECT count(*) FROM ` + t + ` WHERE expiry > $1`,
 		Clear:     `DELETE FROM ` + t,
 		Cleanup:   `DELETE FROM ` + t + ` WHERE expiry <= $1`,

@@ -81,15 +81,27 @@ func TestRoundTrips(t *testing.T) {
 	}
 	// Warm up: the first use of each statement on the connection prepares it.
 	for range 2 {
+		s.Load(ctx, "warm")
+		s.SaveDelta(ctx, "warm", &record.Delta{Expiry: exp, Set: storetest.Entries("c", "3")})
 		s.SaveDelta(ctx, "warm", create("warm"))
 		s.Load(ctx, "warm")
 		s.SaveDelta(ctx, "warm", &record.Delta{Expiry: exp, Set: storetest.Entries("b", "2")})
 		s.Touch(ctx, "warm", exp)
+		s.SaveDelta(ctx, "warm", &record.Delta{Expiry: exp, Set: storetest.Entries("b", "3")}) // the row transaction's UPDATE
 		s.Take(ctx, "warm")
 		s.Save(ctx, "warm", storetest.Record(exp), exp)
 	}
 	if err := s.SaveDelta(ctx, "k", create("k")); err != nil {
 		t.Fatal(err)
+	}
+	// Another process's write: the same table through a store of its own.
+	other, err := postgresstore.New(pool(t), postgresstore.WithTable(s.Config().Table), postgresstore.WithCleanupInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	delta := func(k, v string) func() error {
+		return func() error { return s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries(k, v)}) }
 	}
 	for _, c := range []struct {
 		name       string
@@ -98,8 +110,22 @@ func TestRoundTrips(t *testing.T) {
 		fn         func() error
 	}{
 		{"Load", 1, 1, func() error { _, _, err := s.Load(ctx, "k"); return err }},
-		{"SaveDelta", 2, 2, func() error {
-			return s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("b", "2")})
+		// A request's save after its load: one conditional UPDATE.
+		{"SaveDelta after Load", 1, 1, delta("b", "2")},
+		{"SaveDelta after SaveDelta", 1, 1, delta("c", "3")},
+		// The row changed elsewhere: the UPDATE misses, the row
+		// transaction follows.
+		{"SaveDelta after another writer", 3, 3, func() error {
+			if err := other.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("o", "1")}); err != nil {
+				return err
+			}
+			return delta("d", "4")()
+		}},
+		{"SaveDelta after Touch", 1 + 2, 1 + 2, func() error {
+			if err := s.Touch(ctx, "k", exp); err != nil {
+				return err
+			}
+			return delta("e", "5")()
 		}},
 		{"Touch", 1, 1, func() error { return s.Touch(ctx, "k", exp) }},
 		{"Save", 1, 1, func() error { return s.Save(ctx, "k2", storetest.Record(exp), exp) }},

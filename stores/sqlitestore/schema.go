@@ -69,6 +69,8 @@ func queries(table, meta, index string) sqlstore.Queries {
 		// key since LockRow found none.
 		Insert: upsert,
 
+		UpdateIf: `UPDATE ` + t + ` SET data = ?, expiry = ? WHERE key = ? AND data = ? AND expiry = ?`,
+
 		Count:     `SELECT count(*) FROM ` + t + ` WHERE expiry > ?`,
 		Clear:     `DELETE FROM ` + t,
 		Cleanup:   `DELETE FROM ` + t + ` WHERE expiry <= ?`,

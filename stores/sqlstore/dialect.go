@@ -68,6 +68,12 @@ type Queries struct {
 	Update     string // $1 data, $2 expiry, $3 key
 	Insert     string // $1 key, $2 data, $3 expiry: affects 0 rows if the key exists
 
+	// UpdateIf, if not empty, is the one-statement delta: it replaces the
+	// row only if it still holds what this store last read or wrote ($1
+	// data, $2 expiry, $3 key, $4 the old data, $5 the old expiry) and
+	// affects 0 rows otherwise.
+	UpdateIf string
+
 	// Take, if not empty, deletes the row if live and returns its data and
 	// expiry in one statement ($1 key, $2 now); when empty, Take runs the
 	// row transaction.

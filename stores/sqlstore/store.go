@@ -45,6 +45,12 @@ type Store struct {
 	cfg Config
 	q   Queries
 
+	// seen remembers the row this store last read or wrote for a key, so
+	// that a delta of a session this process just loaded is one
+	// conditional UPDATE (see SaveDelta).
+	seenMu sync.Mutex
+	seen   map[string]seenRow
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	stop      context.CancelFunc
@@ -67,6 +73,9 @@ func New(ctx context.Context, ex Executor, d *Dialect, opts ...Option) (*Store, 
 		cfg: cfg,
 		q:   d.Queries(cfg.Table, cfg.Table+"_meta", cfg.Table+"_expiry"),
 	}
+	if s.q.UpdateIf != "" {
+		s.seen = make(map[string]seenRow)
+	}
 	if err := s.retry(ctx, func() error { return s.migrate(ctx) }); err != nil {
 		ex.Close()
 		return nil, fmt.Errorf("%s: table %s: %w", d.Name, cfg.Table, err)
@@ -74,7 +83,7 @@ func New(ctx context.Context, ex Executor, d *Dialect, opts ...Option) (*Store, 
 	q := &s.q
 	if err := s.retry(ctx, func() error {
 		return ex.Prepare(ctx, []string{
-			q.Load, q.TTL, q.Upsert, q.Delete, q.Touch, q.BeginWrite, q.LockRow, q.Update, q.Insert,
+			q.Load, q.TTL, q.Upsert, q.Delete, q.Touch, q.BeginWrite, q.LockRow, q.Update, q.Insert, q.UpdateIf,
 			q.Take, q.Count, q.Cleanup, q.PageFirst, q.Page,
 		})
 	}); err != nil {
@@ -234,10 +243,69 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, s.fail(ctx, "load", err)
 	}
+	// Remember the row only when its header already holds the column's
+	// expiry (every row SaveDelta wrote; not one Touch moved since): then
+	// the bytes returned are the stored ones.
+	raw := expiryIs(data, exp)
 	if !live(data, exp, now) {
 		return nil, false, nil
 	}
+	if raw {
+		s.remember(key, data, exp)
+	} else {
+		s.forget(key)
+	}
 	return data, true, nil
+}
+
+// seenRow is a row as stored: its data column and its expiry column.
+type seenRow struct {
+	data []byte // never modified: Load hands the same bytes to its caller
+	exp  int64
+}
+
+// maxSeen bounds the rows a store remembers: about the sessions of the
+// requests in flight, which are the ones whose delta follows their load.
+const maxSeen = 4096
+
+func (s *Store) remember(key string, data []byte, exp int64) {
+	if s.seen == nil {
+		return
+	}
+	s.seenMu.Lock()
+	if len(s.seen) >= maxSeen {
+		for k := range s.seen { // drop one, whichever the map yields
+			delete(s.seen, k)
+			break
+		}
+	}
+	s.seen[key] = seenRow{data, exp}
+	s.seenMu.Unlock()
+}
+
+func (s *Store) forget(key string) {
+	if s.seen == nil {
+		return
+	}
+	s.seenMu.Lock()
+	delete(s.seen, key)
+	s.seenMu.Unlock()
+}
+
+func (s *Store) recall(key string) (seenRow, bool) {
+	if s.seen == nil {
+		return seenRow{}, false
+	}
+	s.seenMu.Lock()
+	r, ok := s.seen[key]
+	s.seenMu.Unlock()
+	return r, ok
+}
+
+// expiryIs reports whether data's header holds the expiry exp.
+func expiryIs(data []byte, exp int64) bool {
+	t, err := record.Expiry(data)
+	return err == nil && Nanos(t) == exp
 }
 
 // Save stores a copy of data under key until expiry, replacing any
@@ -254,6 +322,7 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.T
 	if err := record.Check(data); err != nil {
 		return fmt.Errorf("%s: save: %w", s.d.Name, err)
 	}
+	s.forget(key) // the caller keeps data: it may reuse it
 	err := s.retry(ctx, func() error {
 		_, err := s.ex.Exec(ctx, s.q.Upsert, s.key(key), data, Nanos(expiry))
 		return err
@@ -269,6 +338,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.check(ctx, "delete"); err != nil {
 		return err
 	}
+	s.forget(key)
 	err := s.retry(ctx, func() error {
 		_, err := s.ex.Exec(ctx, s.q.Delete, s.key(key))
 		return err
@@ -285,16 +355,29 @@ type errRefused struct{ err error }
 
 func (e errRefused) Error() string { return e.err.Error() }
 
-// SaveDelta applies d to the record under key with [record.Apply] in one
-// transaction that locks the row (SELECT ... FOR UPDATE) before reading
-// it, so no other writer comes in between the read and the write. A new
-// session is inserted only if absent. It returns errors matching
-// [core.ErrSessionExists], [core.ErrSessionGone] and [core.ErrTooLarge].
+// SaveDelta applies d to the record under key with [record.Apply]
+// atomically, and returns errors matching [core.ErrSessionExists],
+// [core.ErrSessionGone] and [core.ErrTooLarge].
+//
+// When this store read or wrote the row last (a request's Load before its
+// save), the delta is applied to that row and written with one conditional
+// UPDATE that succeeds only if the row still holds exactly those bytes and
+// that expiry: one round trip. Otherwise (another writer came in between,
+// another process, a new session) it runs the row transaction, which locks
+// the row (SELECT ... FOR UPDATE) before reading it, so no other writer
+// comes in between the read and the write; a new session is inserted only
+// if absent.
 func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
 	if err := s.check(ctx, "save delta"); err != nil {
 		return err
 	}
 	k := s.key(key)
+	if !d.Create {
+		done, err := s.saveIfUnchanged(ctx, key, k, d)
+		if done || err != nil {
+			return err
+		}
+	}
 	err := s.retry(ctx, func() error {
 		n, err := s.ex.RowTx(ctx, &s.q, k, func(old []byte, exp int64, found bool) (Write, error) {
 			if found {
@@ -309,6 +392,7 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) erro
 			if len(data) > s.cfg.MaxRecordSize {
 				return Write{}, errRefused{s.tooLarge(len(data))}
 			}
+			s.remember(key, data, Nanos(expiry)) // forgotten below if the write fails
 			if found {
 				return Write{Op: Update, Data: data, Exp: Nanos(expiry)}, nil
 			}
@@ -319,6 +403,9 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) erro
 		}
 		return err
 	})
+	if err != nil {
+		s.forget(key)
+	}
 	if r, ok := errors.AsType[errRefused](err); ok {
 		if errors.Is(r.err, core.ErrTooLarge) {
 			return r.err
@@ -331,6 +418,39 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) erro
 	return nil
 }
 
+// saveIfUnchanged is SaveDelta's one-statement path: it applies d to the
+// row this store last saw for key and writes the result only if the row is
+// unchanged. done is false when it could not (no row remembered, the row
+// changed, the delta refused on the remembered row: the row transaction
+// then decides with the row as it is).
+func (s *Store) saveIfUnchanged(ctx context.Context, key string, k any, d *record.Delta) (done bool, err error) {
+	old, ok := s.recall(key)
+	if !ok {
+		return false, nil
+	}
+	data, expiry, derr := record.Apply(old.data, true, d, time.Now())
+	if derr != nil || len(data) > s.cfg.MaxRecordSize {
+		return false, nil
+	}
+	exp := Nanos(expiry)
+	var n int64
+	err = s.retry(ctx, func() error {
+		var err error
+		n, err = s.ex.Exec(ctx, s.q.UpdateIf, data, exp, k, old.data, old.exp)
+		return err
+	})
+	if err != nil {
+		s.forget(key)
+		return false, s.fail(ctx, "save delta", err)
+	}
+	if n != 1 {
+		s.forget(key)
+		return false, nil
+	}
+	s.remember(key, data, exp)
+	return true, nil
+}
+
 // Take deletes the live record under key and returns it (with the expiry
 // in its header set from the expiry column, as [Store.Load] does), as one
 // atomic step: a single DELETE ... RETURNING where the dialect has one,
@@ -341,6 +461,7 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := s.check(ctx, "take"); err != nil {
 		return nil, false, err
 	}
+	s.forget(key)
 	k := s.key(key)
 	var (
 		data  []byte
@@ -391,6 +512,7 @@ func (s *Store) Touch(ctx context.Context, key string, expiry time.Time) error {
 	if err := s.check(ctx, "touch"); err != nil {
 		return err
 	}
+	s.forget(key)
 	err := s.retry(ctx, func() error {
 		_, err := s.ex.Exec(ctx, s.q.Touch, Nanos(expiry), s.key(key), time.Now().UnixNano())
 		return err
@@ -502,6 +624,11 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 func (s *Store) Clear(ctx context.Context) error {
 	if err := s.check(ctx, "clear"); err != nil {
 		return err
+	}
+	if s.seen != nil {
+		s.seenMu.Lock()
+		clear(s.seen)
+		s.seenMu.Unlock()
 	}
 	err := s.retry(ctx, func() error {
 		_, err := s.ex.Exec(ctx, s.q.Clear)

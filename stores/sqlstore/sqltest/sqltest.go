@@ -65,6 +65,7 @@ func Run(t *testing.T, h Harness) {
 		{"ConcurrentCreates", testConcurrentCreates},
 		{"ConcurrentDeltas", testConcurrentDeltas},
 		{"TakeRacesDelta", testTakeRacesDelta},
+		{"TwoStoresOneTable", testTwoStores},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -396,5 +397,97 @@ func testTakeRacesDelta(t *testing.T, h Harness) {
 		if _, found, err := s.Load(ctx, key); err != nil || found {
 			t.Errorf("round %d: the session is back after Take: %v %v", round, found, err)
 		}
+	}
+}
+
+// testTwoStores runs concurrent loads and deltas of one session through
+// two stores on one table, as two processes do: each store's one-statement
+// delta of the row it last saw must miss when the other wrote meanwhile,
+// and no update may be lost; a Touch through one store must not be undone
+// by the other's delta.
+func testTwoStores(t *testing.T, h Harness) {
+	tb := h.Table(t)
+	a := open(t, h, sqlstore.WithTable(tb))
+	b := open(t, h, sqlstore.WithTable(tb))
+	ctx := t.Context()
+	exp := time.Now().Add(time.Minute)
+	if err := a.SaveDelta(ctx, "sess", create(exp)); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, 4*n)
+	for i := range n {
+		for si, s := range []Store{a, b} {
+			wg.Go(func() {
+				if _, found, err := s.Load(ctx, "sess"); err != nil || !found {
+					errs <- fmt.Errorf("Load: %v %v", found, err)
+				}
+				errs <- s.SaveDelta(ctx, "sess", &record.Delta{Expiry: exp, Set: storetest.Entries(fmt.Sprint("s", si, "k", i), "v")})
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	data, _, err := a.Load(ctx, "sess")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := storetest.Values(t, data)
+	for i := range n {
+		for si := range 2 {
+			if v[fmt.Sprint("s", si, "k", i)] != "v" {
+				t.Errorf("store %d key %d lost", si, i)
+			}
+		}
+	}
+
+	// b loaded the row; a touches it later; b's delta must keep a's
+	// expiry (the later one).
+	later := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	if _, _, err := b.Load(ctx, "sess"); err != nil {
+		t.Fatal(err)
+	}
+	touch, ok := a.(core.TouchStore)
+	if !ok {
+		t.Fatal("the store is not a core.TouchStore")
+	}
+	if err := touch.Touch(ctx, "sess", later); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SaveDelta(ctx, "sess", &record.Delta{Expiry: exp, Set: storetest.Entries("after", "touch")}); err != nil {
+		t.Fatal(err)
+	}
+	data, found, err := a.Load(ctx, "sess")
+	if err != nil || !found {
+		t.Fatal(found, err)
+	}
+	got, err := record.Expiry(data)
+	if err != nil || !got.Equal(later) {
+		t.Errorf("expiry after b's delta = %v, %v; want a's touch to %v", got, err, later)
+	}
+	if storetest.Values(t, data)["after"] != "touch" {
+		t.Error("b's delta after the touch is lost")
+	}
+
+	// a deletes the session; b's delta of the row it loaded must not
+	// bring it back.
+	if _, _, err := b.Load(ctx, "sess"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Delete(ctx, "sess"); err != nil {
+		t.Fatal(err)
+	}
+	err = b.SaveDelta(ctx, "sess", &record.Delta{Expiry: exp, Set: storetest.Entries("x", "1")})
+	if !errors.Is(err, core.ErrSessionGone) {
+		t.Errorf("delta after another store's Delete: %v, want ErrSessionGone", err)
+	}
+	if _, found, err := a.Load(ctx, "sess"); err != nil || found {
+		t.Errorf("the session is back: %v %v", found, err)
 	}
 }
