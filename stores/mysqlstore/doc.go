@@ -34,22 +34,31 @@
 //
 // # Round trips and atomicity
 //
-// The statements are prepared on each connection once; then:
+// The statements are prepared on each connection once; then, as
+// TestRoundTrips counts them at the socket:
 //
 //   - Load, Save, Delete, Touch, TTL, Count and Cleanup: one round trip,
 //     one statement each.
-//   - SaveDelta: four round trips (START TRANSACTION, SELECT ... FOR
-//     UPDATE, UPDATE or INSERT, COMMIT): the driver has no pipelining. The
-//     row lock keeps concurrent writers out between the read and the
-//     write, so no update is lost; a delta for a session with no live row
-//     writes nothing (no resurrection); of concurrent creates of one key
-//     exactly one wins (the others' INSERT fails on the key, and the
-//     retry finds the row).
+//   - SaveDelta of a session this store loaded (or saved) last, the
+//     steady state of a request: one round trip, an UPDATE of the merged
+//     record WHERE the row still holds the bytes and expiry it had (the
+//     store remembers the rows it read or wrote, at most 4096). MySQL
+//     reports changed rows, so a delta that changes nothing takes the row
+//     transaction, which is as correct.
+//   - SaveDelta otherwise (the row changed in between, a new session):
+//     four round trips of the row transaction (START TRANSACTION, SELECT
+//     ... FOR UPDATE, UPDATE or INSERT, COMMIT: the driver has no
+//     pipelining), five after a missed UPDATE.
 //   - Take (Renew): four round trips (START TRANSACTION, SELECT ... FOR
 //     UPDATE, DELETE, COMMIT).
 //
-// PostgreSQL (package postgresstore) does a delta in two round trips and a
-// Take in one.
+// No update is lost: the conditional UPDATE writes only over the exact row
+// the merge started from, and the row lock keeps concurrent writers out
+// between the read and the write. A delta for a session with no live row
+// writes nothing (no resurrection); of concurrent creates of one key
+// exactly one wins (the others' INSERT fails on the key, and the retry
+// finds the row). PostgreSQL (package postgresstore) does the row
+// transaction in two round trips and a Take in one.
 //
 // Deadlocks (error 1213) are retried until the context's deadline.
 package mysqlstore

@@ -33,18 +33,28 @@
 // # Round trips and atomicity
 //
 // With a pool, after each connection's first use of a statement (pgx
-// caches the prepared statements):
+// caches the prepared statements), counted by TestRoundTrips at the
+// socket and with a pgx tracer:
 //
 //   - Load, Save, Delete, Touch, TTL, Count and Cleanup: one round trip,
 //     one statement each.
 //   - Take (Renew): one round trip, DELETE ... RETURNING of the live row.
-//   - SaveDelta: two round trips, a pgx batch of BEGIN and SELECT ...
-//     FOR UPDATE, then a batch of the UPDATE (or insert-if-absent) and
-//     COMMIT. The row lock keeps concurrent writers out between the read
-//     and the write, so no update is lost; a delta for a session with no
-//     live row writes nothing (no resurrection), and of concurrent creates
-//     of one key exactly one wins (INSERT ... ON CONFLICT DO NOTHING).
-//     One round trip would need the merge (record.Apply) in SQL.
+//   - SaveDelta of a session this store loaded (or saved) last, the
+//     steady state of a request: one round trip, an UPDATE of the merged
+//     record (record.Apply on the row as loaded) WHERE the row still
+//     holds the bytes and expiry it had. The store remembers the rows it
+//     read or wrote for that (at most 4096, the sessions in flight).
+//   - SaveDelta otherwise (the row changed in between: another request,
+//     another process, a Touch; a new session): the row transaction, two
+//     round trips, a pgx batch of BEGIN and SELECT ... FOR UPDATE, then a
+//     batch of the UPDATE (or insert-if-absent) and COMMIT; after a missed
+//     UPDATE that is three in all.
+//
+// Either way no update is lost: the conditional UPDATE writes only over
+// the exact row the merge started from, and the row lock keeps concurrent
+// writers out between the read and the write. A delta for a session with
+// no live row writes nothing (no resurrection), and of concurrent creates
+// of one key exactly one wins (INSERT ... ON CONFLICT DO NOTHING).
 //
 // With [NewDB] and pgx's driver the counts are the same.
 package postgresstore

@@ -40,7 +40,10 @@
 //
 // # Concurrency and several processes
 //
-// SaveDelta reads, merges ([record.Apply]) and writes in one
+// SaveDelta of a session this store loaded or saved last is one
+// conditional UPDATE of the merged record ([record.Apply] on the row as
+// loaded) WHERE the row still holds the bytes and expiry it had. Otherwise
+// SaveDelta reads, merges and writes in one
 // transaction whose first statement is a write, so SQLite grants it the
 // write lock before it reads, and no other writer, in this process or
 // another, can slip in between. Writes of one Store queue in Go; writers
