@@ -41,7 +41,7 @@
 // # Concurrency and several processes
 //
 // SaveDelta of a session this store loaded or saved last is one
-// conditional UPDATE of the merged record ([record.Apply] on the row as
+// conditional UPDATE of the merged record (record.Apply on the row as
 // loaded) WHERE the row still holds the bytes and expiry it had. Otherwise
 // SaveDelta reads, merges and writes in one
 // transaction whose first statement is a write, so SQLite grants it the
