@@ -70,12 +70,12 @@ require (
 	github.com/sessionkit/sessionkit/fibersession v0.1.0
 	github.com/sessionkit/sessionkit/ginsession v0.1.0
 	github.com/sessionkit/sessionkit/stores v0.1.0
-	github.com/sessionkit/sessionkit/stores/memcachestore v0.1.0
-	github.com/sessionkit/sessionkit/stores/mysqlstore v0.1.0
+	github.com/sessionkit/sessionkit/stores/memcachestore v0.1.0 // indirect
+	github.com/sessionkit/sessionkit/stores/mysqlstore v0.1.0 // indirect
 	github.com/sessionkit/sessionkit/stores/postgresstore v0.1.0
 	github.com/sessionkit/sessionkit/stores/redisstore v0.1.0
 	github.com/sessionkit/sessionkit/stores/sqlitestore v0.1.0
-	github.com/sessionkit/sessionkit/stores/sqlstore v0.1.0
+	github.com/sessionkit/sessionkit/stores/sqlstore v0.1.0 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect

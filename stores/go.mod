@@ -35,7 +35,7 @@ require (
 	github.com/sessionkit/sessionkit/stores/postgresstore v0.1.0
 	github.com/sessionkit/sessionkit/stores/redisstore v0.1.0
 	github.com/sessionkit/sessionkit/stores/sqlitestore v0.1.0
-	github.com/sessionkit/sessionkit/stores/sqlstore v0.1.0
+	github.com/sessionkit/sessionkit/stores/sqlstore v0.1.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	modernc.org/libc v1.74.1 // indirect
