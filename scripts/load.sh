@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The long load run: hardening/load's TestLoad through every middleware
-# (net/http, Gin, Echo, Fiber) and store (memory, SQLite, Redis) on
-# loopback, without the race detector, printing requests per second and
-# p99 latency per case. It starts its own redis-server on a free port of
-# 127.0.0.1 and stops it at the end.
+# (net/http, Gin, Echo, Fiber) and store (memory, SQLite, Redis,
+# PostgreSQL, MariaDB) on loopback, without the race detector, printing
+# requests per second and p99 latency per case. It starts its own
+# redis-server, PostgreSQL and MariaDB (scripts/sqlservers.sh) on free ports
+# of 127.0.0.1 and stops them at the end.
 #
 #   scripts/load.sh [seconds per case] [connections]
 #
@@ -15,44 +16,59 @@ cd "$(dirname "$0")/.."
 export SESSIONKIT_LOAD_SECONDS=${1:-${SESSIONKIT_LOAD_SECONDS:-20}}
 export SESSIONKIT_LOAD_CONNS=${2:-${SESSIONKIT_LOAD_CONNS:-50}}
 work=$(mktemp -d /tmp/sessionkit-load.XXXXXX)
-pid=
+pids=()
 
 cleanup() {
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-if ! command -v redis-server >/dev/null; then
+log() { printf '== %s\n' "$*"; }
+
+. scripts/sqlservers.sh
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+mapfile -t -O "${#missing[@]}" missing < <(sql_missing)
+if [ ${#missing[@]} -gt 0 ]; then
 	if [ "$(id -u)" != 0 ]; then
-		echo "scripts/load.sh: need root to apt-get install redis-server" >&2
+		echo "scripts/load.sh: need root to apt-get install ${missing[*]}" >&2
 		exit 1
 	fi
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-while :; do
-	port=$((20000 + RANDOM % 30000))
-	port_busy "$port" || break
-done
-redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
-	--dir "$work" --logfile "$work/redis.log" &
-pid=$!
-for _ in $(seq 1 100); do
-	port_busy "$port" && break
-	sleep 0.1
-done
-port_busy "$port" || {
-	echo "scripts/load.sh: redis-server did not start" >&2
-	cat "$work/redis.log" >&2
-	exit 1
+
+# start_server NAME CMD...: starts CMD with {PORT} replaced by a free port,
+# waits until it listens and sets $port (scripts/test.sh has the same, with
+# retries).
+start_server() {
+	local name=$1 pid
+	shift
+	while :; do
+		port=$((20000 + RANDOM % 30000))
+		port_busy "$port" || break
+	done
+	"${@//\{PORT\}/$port}" &
+	pid=$!
+	pids+=("$pid")
+	for _ in $(seq 1 300); do
+		port_busy "$port" && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "scripts/load.sh: $name did not start" >&2
+	return 1
 }
+
+start_server redis-server redis-server --bind 127.0.0.1 --port "{PORT}" --save "" --appendonly no \
+	--dir "$work" --logfile "$work/redis.log"
 export SESSIONKIT_REDIS_ADDR="127.0.0.1:$port"
+start_sql_servers
 
 echo "== load: ${SESSIONKIT_LOAD_SECONDS}s per case, ${SESSIONKIT_LOAD_CONNS} connections, redis on $SESSIONKIT_REDIS_ADDR"
 status=0

@@ -36,9 +36,7 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
 command -v memcached >/dev/null || missing+=(memcached)
 command -v chromium >/dev/null || missing+=(chromium)
-compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
-command -v mariadb-install-db >/dev/null || missing+=(mariadb-server)
-command -v mariadb >/dev/null || missing+=(mariadb-client)
+mapfile -t -O "${#missing[@]}" missing < <(. scripts/sqlservers.sh && sql_missing)
 if [ ${#missing[@]} -gt 0 ]; then
 	log "installing ${missing[*]}"
 	if [ "$(id -u)" != 0 ]; then
@@ -133,57 +131,11 @@ start_server memcached memcached -l 127.0.0.1 -p "{PORT}" -U 0 -m 64 -u root
 export SESSIONKIT_MEMCACHE_ADDR="127.0.0.1:$port"
 log "memcached on $SESSIONKIT_MEMCACHE_ADDR"
 
-# PostgreSQL: initdb into a temporary directory owned by nobody (postgres
-# refuses to run as root); password (scram) logins over TCP, trust on the
-# socket, which is in that directory and reachable by nobody only.
-pgbin=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
-pgdir="$work/postgres"
-mkdir -p "$pgdir"
-chmod 711 "$work" # nobody may pass through to its own directory, list nothing
-pgpass=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
-printf '%s\n' "$pgpass" >"$pgdir/pwfile"
-chown -R nobody:nogroup "$pgdir"
-chmod 700 "$pgdir"
-log "initdb (PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}'))"
-runuser -u nobody -- "$pgbin/initdb" -D "$pgdir/data" -U sessionkit --pwfile="$pgdir/pwfile" \
-	--auth-local=trust --auth-host=scram-sha-256 -E UTF8 --no-sync >"$pgdir/initdb.log" 2>&1 || {
-	cat "$pgdir/initdb.log" >&2
-	exit 1
-}
-start_server postgres runuser -u nobody -- "$pgbin/postgres" -D "$pgdir/data" -k "$pgdir" \
-	-c listen_addresses=127.0.0.1 -p "{PORT}" -c fsync=off -c max_connections=200 \
-	-c logging_collector=on -c log_directory="$pgdir" -c log_filename=postgres.log
-pgport=$port
-runuser -u nobody -- "$pgbin/psql" -h "$pgdir" -p "$pgport" -U sessionkit -d postgres -qAt \
-	-c 'CREATE DATABASE sessionkit' >/dev/null
-export SESSIONKIT_POSTGRES_URL="postgres://sessionkit:$pgpass@127.0.0.1:$pgport/sessionkit?sslmode=disable"
-export SESSIONKIT_POSTGRES_BIN="$pgbin"
-log "postgres on 127.0.0.1:$pgport"
-
-# MariaDB: mariadb-install-db into a temporary datadir; root logs in through
-# the socket (unix_socket auth) to create the test user, who logs in over TCP
-# with a password.
-mydir="$work/mariadb"
-mkdir -p "$mydir"
-log "mariadb-install-db ($(mariadbd --version | awk '{print $3}'))"
-mariadb-install-db --no-defaults --datadir="$mydir/data" --user=root --skip-test-db \
-	--auth-root-authentication-method=socket >"$mydir/install.log" 2>&1 || {
-	cat "$mydir/install.log" >&2
-	exit 1
-}
-start_server mariadb mariadbd --no-defaults --datadir="$mydir/data" --user=root \
-	--bind-address=127.0.0.1 --port="{PORT}" --socket="$mydir/sock" --pid-file="$mydir/pid" \
-	--skip-name-resolve --innodb-flush-log-at-trx-commit=0 --max-connections=300 \
-	--log-error="$mydir/error.log"
-myport=$port
-mypass=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
-mariadb --no-defaults -S "$mydir/sock" -u root -e "CREATE DATABASE sessionkit;
-CREATE USER 'sessionkit'@'127.0.0.1' IDENTIFIED BY '$mypass';
-GRANT ALL ON sessionkit.* TO 'sessionkit'@'127.0.0.1';"
-export SESSIONKIT_MYSQL_DSN="sessionkit:$mypass@tcp(127.0.0.1:$myport)/sessionkit"
-SESSIONKIT_MARIADB_BIN=$(command -v mariadbd)
-export SESSIONKIT_MARIADB_BIN
-log "mariadb on 127.0.0.1:$myport"
+# PostgreSQL and MariaDB (scripts/sqlservers.sh): exports
+# SESSIONKIT_POSTGRES_URL, SESSIONKIT_MYSQL_DSN, SESSIONKIT_POSTGRES_BIN and
+# SESSIONKIT_MARIADB_BIN.
+. scripts/sqlservers.sh
+start_sql_servers
 
 # Fault tests start and kill their own servers with these binaries.
 export SESSIONKIT_REDIS_SERVER_BIN SESSIONKIT_MEMCACHED_BIN SESSIONKIT_CHROMIUM_BIN
