@@ -1,8 +1,10 @@
 // Package mysqlstore is a sessionkit store kept in a MySQL or MariaDB
 // table, through github.com/go-sql-driver/mysql. It is tested on MariaDB
 // and written in SQL that MySQL 8 accepts too: upserts use VALUES()
-// rather than MySQL's row alias (which MariaDB lacks), and nothing uses
-// RETURNING (which MySQL lacks), so Take is a transaction.
+// rather than MySQL's row alias (which MariaDB lacks; MySQL 8.0.20 and
+// later accept VALUES() there with a deprecation warning), and nothing
+// uses RETURNING (which MySQL lacks), so Take is a transaction. MySQL 8
+// itself is not tested here: Debian ships no MySQL server.
 //
 // # Opening
 //
