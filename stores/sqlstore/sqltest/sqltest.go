@@ -47,6 +47,13 @@ type Harness struct {
 	Quote func(name string) string
 	// MaxRecordSize is the dialect's limit for WithMaxRecordSize.
 	MaxRecordSize int
+	// Hold, if not nil, begins a transaction on a connection of its own,
+	// runs query in it (parameters as for Exec) and returns what ends it:
+	// the kit holds a row lock with it to check that a store's calls
+	// waiting for the lock end at their context's deadline. Nil skips
+	// that check (SQLite waits in its busy handler, which no context
+	// reaches).
+	Hold func(t *testing.T, query string, args ...any) (release func())
 }
 
 // Run runs the kit's tests as parallel subtests of t.
@@ -66,6 +73,7 @@ func Run(t *testing.T, h Harness) {
 		{"ConcurrentDeltas", testConcurrentDeltas},
 		{"TakeRacesDelta", testTakeRacesDelta},
 		{"TwoStoresOneTable", testTwoStores},
+		{"LockWaitBounded", testLockWait},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -489,5 +497,62 @@ func testTwoStores(t *testing.T, h Harness) {
 	}
 	if _, found, err := a.Load(ctx, "sess"); err != nil || found {
 		t.Errorf("the session is back: %v %v", found, err)
+	}
+}
+
+// testLockWait holds the row of a session locked from another connection
+// and checks that SaveDelta and Take, which wait for that lock, end at
+// their context's deadline with an error matching it, and that the store
+// works once the lock is released.
+func testLockWait(t *testing.T, h Harness) {
+	if h.Hold == nil {
+		t.Skip("the harness cannot hold a row lock (see Harness.Hold)")
+	}
+	tb := h.Table(t)
+	s := open(t, h, sqlstore.WithTable(tb))
+	ctx := t.Context()
+	exp := time.Now().Add(time.Minute)
+	if err := s.SaveDelta(ctx, "k", create(exp, "a", "1")); err != nil {
+		t.Fatal(err)
+	}
+	release := h.Hold(t, `SELECT data FROM `+h.Quote(tb)+` WHERE `+h.Quote("key")+` = $1 FOR UPDATE`, []byte("k"))
+	const deadline = 300 * time.Millisecond
+	for name, call := range map[string]func(context.Context) error{
+		"SaveDelta after Load": func(ctx context.Context) error {
+			if _, _, err := s.Load(ctx, "k"); err != nil {
+				return err
+			}
+			return s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("b", "2")})
+		},
+		"SaveDelta": func(ctx context.Context) error {
+			s.Delete(ctx, "other") // another key: not held up by the lock
+			return s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("c", "3")})
+		},
+		"Take": func(ctx context.Context) error { _, _, err := s.Take(ctx, "k"); return err },
+	} {
+		cctx, cancel := context.WithTimeout(ctx, deadline)
+		start := time.Now()
+		err := call(cctx)
+		took := time.Since(start)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s on a locked row: %v, want an error matching context.DeadlineExceeded", name, err)
+		}
+		if took > deadline+2*time.Second {
+			t.Errorf("%s on a locked row returned after %v, deadline %v", name, took, deadline)
+		}
+	}
+	release()
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.SaveDelta(wctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("d", "4")}); err != nil {
+		t.Fatalf("SaveDelta after the lock was released: %v", err)
+	}
+	data, found, err := s.Load(wctx, "k")
+	if err != nil || !found {
+		t.Fatal(found, err)
+	}
+	if v := storetest.Values(t, data); v["a"] != "1" || v["d"] != "4" {
+		t.Errorf("after the lock: %v, want a=1 and d=4 (b and c may or may not be there: their calls timed out)", v)
 	}
 }
