@@ -63,6 +63,19 @@ func TestSQL(t *testing.T) {
 		},
 		Quote:         func(name string) string { return "`" + name + "`" },
 		MaxRecordSize: 1<<24 - 1,
+		Hold: func(t *testing.T, query string, args ...any) func() {
+			tx, err := db.Begin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := tx.Query(param.ReplaceAllString(query, "?"), args...)
+			if err != nil {
+				tx.Rollback()
+				t.Fatal(err)
+			}
+			rows.Close()
+			return func() { tx.Rollback() }
+		},
 	})
 }
 

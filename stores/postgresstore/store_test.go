@@ -27,6 +27,17 @@ func harness(open func(t *testing.T, opts ...sqlstore.Option) (sqltest.Store, er
 		},
 		Quote:         func(name string) string { return `"` + name + `"` },
 		MaxRecordSize: 512 << 20,
+		Hold: func(t *testing.T, query string, args ...any) func() {
+			tx, err := pool(t).Begin(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(context.Background(), query, args...); err != nil {
+				tx.Rollback(context.Background())
+				t.Fatal(err)
+			}
+			return func() { tx.Rollback(context.Background()) }
+		},
 	}
 }
 

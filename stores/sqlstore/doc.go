@@ -1,8 +1,9 @@
 // Package sqlstore is the engine under sessionkit's SQL stores
-// (postgresstore, mysqlstore): what is the same for every SQL database,
+// (sqlitestore, postgresstore, mysqlstore): what is the same for every SQL database,
 // written once so that the stores cannot drift. A store package supplies a
-// [Dialect] (its SQL text, its transient errors, its column limits) and
-// wraps the [*Store] this package builds.
+// [Dialect] (its SQL text, its transient errors, its column limits) and an
+// [Executor] ([NewSQLExecutor] for a *sql.DB, or its own), and wraps the
+// [*Store] this package builds. Package sqltest is the test kit they share.
 //
 // # What the engine does
 //
@@ -12,13 +13,15 @@
 //     several processes starting at once agree, adopts an existing table
 //     only if it has the session columns, and refuses one written by a
 //     newer release with [ErrSchemaVersion].
-//   - The delta transaction: SaveDelta locks the row (SELECT ... FOR
-//     UPDATE), applies the delta with [record.Apply] and writes the result
-//     in one transaction. A new session is inserted only if absent (no
+//   - The delta: when the store read or wrote the row last (the request's
+//     Load), one conditional UPDATE of the merged record WHERE the row is
+//     unchanged; otherwise a transaction that locks the row (SELECT ...
+//     FOR UPDATE), applies the delta with [record.Apply] and writes the
+//     result. A new session is inserted only if absent (no
 //     upsert over a row another request inserted meanwhile), and a delta
 //     for a session with no live row writes nothing: no resurrection. A
-//     dialect may run the same transaction in fewer round trips
-//     ([Dialect.Tx]).
+//     store package's own [Executor] may run the same transaction in
+//     fewer round trips (postgresstore: two pgx batches).
 //   - The take for Renew: delete-if-live returning the record, one
 //     statement where the database has DELETE ... RETURNING, else a
 //     transaction that locks the row, checks it and deletes it.
@@ -30,6 +33,11 @@
 //     construction, and a record over the column's limit is an error
 //     matching [core.ErrTooLarge].
 //
-// Every method is bounded by its context: the database/sql drivers cancel a
-// query when it ends.
+// Every method is bounded by its context: the drivers cancel a query (or
+// abandon its connection) when the context ends. A statement that was
+// waiting for a row lock when its context ended may still run on the
+// server once the lock is released, as with any database client: a Take
+// may then delete the session after its caller saw the error (the user is
+// logged out, never forked), and a delta may be applied late, but only
+// over the row it was computed from, so it never overwrites a newer one.
 package sqlstore
