@@ -13,7 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 
 	"github.com/sessionkit/sessionkit/stores/postgresstore"
 )
@@ -66,7 +66,6 @@ func openDB(tb testing.TB) *sql.DB {
 	return db
 }
 
-var _ = stdlib.GetDefaultDriver // registers "pgx"
 
 // table returns a fresh table name, dropped with its meta table when tb
 // ends.
