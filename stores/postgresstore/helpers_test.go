@@ -66,7 +66,6 @@ func openDB(tb testing.TB) *sql.DB {
 	return db
 }
 
-
 // table returns a fresh table name, dropped with its meta table when tb
 // ends.
 func table(tb testing.TB) string {
