@@ -152,4 +152,3 @@ func BenchmarkSQLStores(b *testing.B) {
 		})
 	}
 }
-
