@@ -2,8 +2,13 @@ package postgresstore_test
 
 import (
 	"context"
+	"net"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/sessionkit/sessionkit/core/record"
 	"github.com/sessionkit/sessionkit/core/storetest"
@@ -152,6 +157,69 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if got := traced.queries.Load() + traced.batches.Load() - tb; got != c.wantTraced {
 			t.Errorf("%s: pgx traced %d queries and batches, want %d", c.name, got, c.wantTraced)
+		}
+	}
+}
+
+// TestRoundTripsDB counts the round trips of a store made by NewDB on a
+// *sql.DB of pgx's stdlib driver with one connection: the same as with a
+// pool.
+func TestRoundTripsDB(t *testing.T) {
+	cfg, err := pgx.ParseConfig(serverURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trips atomic.Int64
+	d := &net.Dialer{}
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &countingConn{Conn: c, n: &trips, read: true}, nil
+	}
+	db := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	s, err := postgresstore.NewDB(db, postgresstore.WithTable(table(t)), postgresstore.WithCleanupInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := t.Context()
+	exp := time.Now().Add(time.Hour)
+	d1 := func(k string) *record.Delta {
+		return &record.Delta{Expiry: exp, Set: storetest.Entries(k, "1")}
+	}
+	// Warm up the row transaction's statements on the connection.
+	s.SaveDelta(ctx, "warm", &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp})
+	s.Touch(ctx, "warm", exp)
+	s.SaveDelta(ctx, "warm", d1("a"))
+	if err := s.SaveDelta(ctx, "k", &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		want int64
+		fn   func() error
+	}{
+		{"Load", 1, func() error { _, _, err := s.Load(ctx, "k"); return err }},
+		{"SaveDelta after Load", 1, func() error { return s.SaveDelta(ctx, "k", d1("b")) }},
+		{"SaveDelta after Touch", 1 + 2, func() error {
+			if err := s.Touch(ctx, "k", exp); err != nil {
+				return err
+			}
+			return s.SaveDelta(ctx, "k", d1("c"))
+		}},
+		{"Take", 1, func() error { _, _, err := s.Take(ctx, "k"); return err }},
+	} {
+		before := trips.Load()
+		if err := c.fn(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := trips.Load() - before; got != c.want {
+			t.Errorf("%s: %d round trips, want %d", c.name, got, c.want)
 		}
 	}
 }
