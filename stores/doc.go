@@ -106,5 +106,8 @@
 // Redis clients are built with ContextTimeoutEnabled, so a request's context
 // bounds every call, and with a dial timeout of [RedisDialTimeout] and read
 // and write timeouts of [RedisIOTimeout]. gomemcache takes no context: its
-// client's Timeout is [MemcacheTimeout].
+// client's Timeout is [MemcacheTimeout]. The PostgreSQL pool and the MySQL
+// *sql.DB cancel a query when the request's context ends; a new connection
+// times out after [SQLConnectTimeout] unless the URL or DSN sets its own
+// (connect_timeout for pgx).
 package stores
