@@ -10,8 +10,8 @@ import (
 
 var testDialect = &Dialect{
 	Name:          "teststore",
-	MaxRecordSize: 1000,
-	MaxTableName:  10,
+	MaxRecordSize: 8 << 20,
+	MaxTableName:  30, // the default table name fits
 	CheckTable: func(name string) error {
 		if strings.HasPrefix(name, "sys_") {
 			return errors.New("teststore: reserved")
@@ -22,7 +22,7 @@ var testDialect = &Dialect{
 
 func TestValidate(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"s", "S_2", "_x", "9lives", "abcdefghij"} {
+	for _, name := range []string{"s", "S_2", "_x", "9lives", strings.Repeat("t", 30)} {
 		if err := Validate(testDialect, WithTable(name)); err != nil {
 			t.Errorf("WithTable(%q): %v", name, err)
 		}
@@ -32,7 +32,7 @@ func TestValidate(t *testing.T) {
 		want string
 	}{
 		{WithTable(""), "empty table name"},
-		{WithTable("abcdefghijk"), "longer than 10"},
+		{WithTable(strings.Repeat("t", 31)), "longer than 30"},
 		{WithTable("a-b"), "table name"},
 		{WithTable(`a"b`), "table name"},
 		{WithTable("a`b"), "table name"},
@@ -41,7 +41,7 @@ func TestValidate(t *testing.T) {
 		{WithTable("sys_x"), "reserved"},
 		{WithCleanupInterval(-time.Second), "negative cleanup interval"},
 		{WithMaxRecordSize(0), "max record size"},
-		{WithMaxRecordSize(1001), "max record size"},
+		{WithMaxRecordSize(8<<20 + 1), "max record size"},
 	} {
 		err := Validate(testDialect, tc.opt)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "teststore: ") {
