@@ -102,11 +102,12 @@ func New(ctx context.Context, ex Executor, d *Dialect, opts ...Option) (*Store, 
 // Config returns the store's configuration, with the defaults filled in.
 func (s *Store) Config() Config { return s.cfg }
 
-// Queries returns the SQL text the store runs.
-func (s *Store) Queries() *Queries { return &s.q }
+// Queries returns (a copy of) the SQL text the store runs.
+func (s *Store) Queries() Queries { return s.q }
 
 // Close stops the background cleanup and closes the executor (which
-// closes the database only when the store owns it). Afterwards every method returns an error matching [core.ErrClosed].
+// closes the database only when the store owns it). Afterwards every
+// method returns an error matching [core.ErrClosed].
 // Close is safe to call more than once; later calls return nil.
 func (s *Store) Close() error {
 	var err error
