@@ -66,6 +66,16 @@ func (m *Manager) decode(s *Session, data []byte, now time.Time) error {
 		return err
 	}
 	s.remember, s.expiry, s.created = h.Remember, unixNano(h.Expiry), unixNano(h.Created)
+	// Counting the entries first checks the record before anything is
+	// allocated and sizes items once: appending to a slice that grows by a
+	// quarter at a time would allocate several times its final size.
+	n, err := record.Count(data)
+	if err != nil {
+		return err
+	}
+	if n > cap(s.items) {
+		s.items = make([]item, 0, n)
+	}
 	var derr error
 	err = record.Walk(data, func(key, entry []byte) {
 		if derr != nil {
