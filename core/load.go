@@ -59,6 +59,10 @@ func (m *Manager) load(ctx context.Context, token string, s *Session) error {
 	return nil
 }
 
+// countRecordsOver is the size above which decode counts a record's
+// entries before it allocates (see there).
+const countRecordsOver = 1 << 10
+
 // decode fills s from a record, dropping keys whose own deadline passed.
 func (m *Manager) decode(s *Session, data []byte, now time.Time) error {
 	h, err := record.ParseHeader(data)
@@ -66,15 +70,19 @@ func (m *Manager) decode(s *Session, data []byte, now time.Time) error {
 		return err
 	}
 	s.remember, s.expiry, s.created = h.Remember, unixNano(h.Expiry), unixNano(h.Created)
-	// Counting the entries first checks the record before anything is
-	// allocated and sizes items once: appending to a slice that grows by a
-	// quarter at a time would allocate several times its final size.
-	n, err := record.Count(data)
-	if err != nil {
-		return err
-	}
-	if n > cap(s.items) {
-		s.items = make([]item, 0, n)
+	// For a large record, counting the entries first checks it before
+	// anything is allocated and sizes items once: appending to a slice that
+	// grows by a quarter at a time would allocate several times its final
+	// size. A small record (the usual one) is walked once: appending wastes
+	// a few KiB at most there, less than the second walk would cost.
+	if len(data) > countRecordsOver {
+		n, err := record.Count(data)
+		if err != nil {
+			return err
+		}
+		if n > cap(s.items) {
+			s.items = make([]item, 0, n)
+		}
 	}
 	var derr error
 	err = record.Walk(data, func(key, entry []byte) {
