@@ -417,16 +417,19 @@ func (c *Binary) Decode(data []byte) (any, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: empty value", record.ErrCorrupt)
 	}
-	// A first pass checks the layout without allocating, so that every
-	// count the second pass pre-sizes a slice with is backed by elements
-	// actually present: a value that claims a large count and breaks off
-	// costs nothing.
-	sk := decoder{b: data}
-	if err := sk.skip(0); err != nil {
-		return nil, err
-	}
-	if len(sk.b) != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes after the value", record.ErrCorrupt, len(sk.b))
+	// For a slice or a map, a first pass checks the layout without
+	// allocating, so that every count the second pass pre-sizes a slice
+	// with is backed by elements actually present: a value that claims a
+	// large count and breaks off costs nothing. A scalar allocates no more
+	// than its own bytes and is decoded at once.
+	if isContainer(data[0]) {
+		sk := decoder{b: data}
+		if err := sk.skip(0); err != nil {
+			return nil, err
+		}
+		if len(sk.b) != 0 {
+			return nil, fmt.Errorf("%w: %d trailing bytes after the value", record.ErrCorrupt, len(sk.b))
+		}
 	}
 	d := decoder{b: data, reg: c.reg.Load()}
 	v, err := d.value(0)
@@ -707,6 +710,16 @@ const mapPresize = 8
 // skip reads past one value as value does, checking its layout (tags,
 // lengths, counts, varint ranges, nesting) without allocating. It does not
 // check what only decoding can: repeated map keys and registered types.
+// isContainer reports whether tag starts a value holding a count of
+// elements: a slice or a map.
+func isContainer(tag byte) bool {
+	switch tag {
+	case tagStrings, tagInts, tagInt64s, tagFloat64s, tagBools, tagSlice, tagStringMap, tagIntMap, tagMap:
+		return true
+	}
+	return false
+}
+
 func (d *decoder) skip(depth int) error {
 	tag, err := d.readByte()
 	if err != nil {
