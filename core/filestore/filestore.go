@@ -142,6 +142,12 @@ func WithCleanupInterval(d time.Duration) Option {
 // WithMaxSize sets the largest record, in bytes, the store accepts;
 // larger ones are refused with an error wrapping [core.ErrTooLarge]. A value
 // below 1 makes [New] fail. Default: [DefaultMaxSize] (4 MiB).
+//
+// The limit also bounds every read: a file larger than the limit plus its
+// header is never read, only treated as corrupt. A store reopened with a
+// smaller limit therefore reports the sessions written under the larger
+// one that exceed it as not found (their users start afresh), and Cleanup
+// removes them.
 func WithMaxSize(n int) Option {
 	return func(c *config) { c.maxSize = n }
 }
