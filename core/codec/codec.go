@@ -1,6 +1,11 @@
-// Package codec is sessionkit's default value codec: the binary format
-// core.Manager encodes session values with unless core.WithCodec picks
-// another.
+// Package codec is sessionkit's default value codec, the one
+// core.NewManager uses unless core.WithCodec picks another: a compact,
+// deterministic binary format in which values keep their Go types across
+// a save and a load (an int comes back an int, a time.Time a time.Time),
+// so that core.GetAs works on a loaded session as on a fresh one. Structs
+// of the app's own are kept as JSON under a registered name ([Register]).
+// Decode never panics on hostile bytes and bounds what they can make it
+// allocate.
 package codec
 
 import (
@@ -67,7 +72,7 @@ const (
 	numTags
 )
 
-// Binary is the default [Codec]: a compact tagged binary format with
+// Binary is the default core.Codec: a compact tagged binary format with
 // varints, built for speed and few allocations.
 //
 // These types round-trip with their Go type intact: nil, string, bool, int,

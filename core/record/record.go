@@ -74,7 +74,9 @@ const (
 // encoded entry (deadline and codec bytes) built with [EncodeEntry];
 // stores treat it as opaque bytes.
 type Entry struct {
-	Key   string
+	// Key is the session key, as the application named it.
+	Key string
+	// Value is the encoded entry: its deadline and the codec's bytes.
 	Value []byte
 }
 
@@ -93,6 +95,7 @@ type Header struct {
 // still encoded (see [DecodeEntry]).
 type Record struct {
 	Header
+	// Entries are the record's entries, in the order they are stored.
 	Entries []Entry
 }
 
@@ -131,7 +134,7 @@ func getTime(b []byte) time.Time {
 }
 
 // unixNano is t in Unix nanoseconds, 0 for the zero time: how records,
-// and a [Session] in memory, keep their times.
+// and a core.Session in memory, keep their times.
 func unixNano(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -386,8 +389,10 @@ func entryExpired(entry []byte, now int64) bool {
 	return d != 0 && now >= d
 }
 
-// Live reports whether data is a well-formed record whose expiry is
-// after now.
+// Live reports whether data starts with a well-formed header whose expiry
+// is after now. It reads the header only: a record with a damaged body is
+// live until a reader of its entries ([Parse], [Walk], [Apply]) reports
+// [ErrCorrupt].
 func Live(data []byte, now time.Time) bool {
 	exp, err := Expiry(data)
 	return err == nil && exp.After(now)
@@ -397,7 +402,9 @@ func Live(data []byte, now time.Time) bool {
 // had one) at time now and returns the new record and its expiry. It
 // implements the [Delta] rules: insert-if-absent, no resurrection, header
 // and expiry handling, and it drops entries whose own deadline has passed.
-// An old record that is expired or corrupt counts as absent. Stores that
+// An old record that is expired or whose header is corrupt counts as
+// absent; a live one whose entries are damaged is an error matching
+// [ErrCorrupt] (nothing is written over it). Stores that
 // keep whole records (memory, file, SQL, Memcache) call it inside their
 // lock, transaction or CAS loop.
 func Apply(old []byte, found bool, d *Delta, now time.Time) ([]byte, time.Time, error) {
