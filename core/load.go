@@ -27,6 +27,18 @@ func (m *Manager) Load(ctx context.Context, token string) (*Session, error) {
 	return s, nil
 }
 
+// LoadContext is [Manager.Load] for adapters: it returns the session
+// together with a child of ctx that carries it (see [NewContext]), made in
+// one allocation. It is step 2 and 3 of "Writing an adapter" in the
+// package doc. On error the context is ctx and the session nil.
+func (m *Manager) LoadContext(ctx context.Context, token string) (context.Context, *Session, error) {
+	sc := &sessionContext{Context: ctx}
+	if err := m.load(ctx, token, &sc.s); err != nil {
+		return ctx, nil, err
+	}
+	return sc, &sc.s, nil
+}
+
 // load fills the zero Session s with the session token refers to.
 func (m *Manager) load(ctx context.Context, token string, s *Session) error {
 	m.initSession(ctx, s, token != "")

@@ -46,11 +46,10 @@ func FromManager(m *core.Manager) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
-			s, err := m.Load(r.Context(), m.Token(r))
+			ctx, s, err := m.LoadContext(r.Context(), m.Token(r))
 			if err != nil {
 				return err
 			}
-			ctx := core.NewContext(r.Context(), s)
 			c.SetRequest(r.WithContext(ctx))
 			res := c.Response()
 			w := &writer{ResponseWriter: res.Writer, m: m, s: s, ctx: ctx}

@@ -45,12 +45,11 @@ func FromManager(m *core.Manager) gin.HandlerFunc {
 	}
 	return func(c *gin.Context) {
 		r := c.Request
-		s, err := m.Load(r.Context(), m.Token(r))
+		ctx, s, err := m.LoadContext(r.Context(), m.Token(r))
 		if err != nil {
 			fail(c, err)
 			return
 		}
-		ctx := core.NewContext(r.Context(), s)
 		c.Request = r.WithContext(ctx)
 		w := &writer{ResponseWriter: c.Writer, m: m, s: s, ctx: ctx}
 		c.Writer = w
