@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The long load run: hardening/load's TestLoad through every middleware
-# (net/http, Gin, Echo, Fiber) and store (memory, SQLite, Redis) on
-# loopback, without the race detector, printing requests per second and
-# p99 latency per case. It starts its own redis-server on a free port of
+# (net/http, Gin, Echo v4 and v5, Fiber v2 and v3) and store (memory, SQLite,
+# Redis) on loopback, without the race detector, printing requests per second
+# and p99 latency per case. It starts its own redis-server on a free port of
 # 127.0.0.1 and stops it at the end.
 #
 #   scripts/load.sh [seconds per case] [connections]
