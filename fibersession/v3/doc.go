@@ -37,10 +37,11 @@
 // Fiber v3 has no request deadline: c.Context() is never canceled when
 // the client goes away, and fiber.Ctx's own Deadline reports none (a
 // fasthttp limitation). Store calls made for a request are therefore
-// bounded by the stores' own timeouts (the Redis client's read and write
-// timeouts, a SQL pool's, memcache's), not by the request. Set those, or
-// derive a context with a timeout in a middleware before this one with
-// c.SetContext.
+// bounded by the stores' own timeouts, not by the request: the go-redis
+// client's read and write timeouts (3 seconds by default), the memcache
+// client's Timeout. For a tighter bound, or for a SQL store, give
+// c.Context() a deadline in a middleware before this one (c.SetContext),
+// and cancel it when c.Next returns.
 //
 // # Commit
 //
