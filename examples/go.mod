@@ -93,7 +93,11 @@ replace github.com/sessionkit/sessionkit/core => ../core
 
 replace github.com/sessionkit/sessionkit/echosession => ../echosession
 
+replace github.com/sessionkit/sessionkit/echosession/v5 => ../echosession/v5
+
 replace github.com/sessionkit/sessionkit/fibersession => ../fibersession
+
+replace github.com/sessionkit/sessionkit/fibersession/v3 => ../fibersession/v3
 
 replace github.com/sessionkit/sessionkit/ginsession => ../ginsession
 
@@ -104,7 +108,3 @@ replace github.com/sessionkit/sessionkit/stores/memcachestore => ../stores/memca
 replace github.com/sessionkit/sessionkit/stores/redisstore => ../stores/redisstore
 
 replace github.com/sessionkit/sessionkit/stores/sqlitestore => ../stores/sqlitestore
-
-replace github.com/sessionkit/sessionkit/echosession/v5 => ../echosession/v5
-
-replace github.com/sessionkit/sessionkit/fibersession/v3 => ../fibersession/v3
