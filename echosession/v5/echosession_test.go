@@ -392,3 +392,50 @@ func TestMountedTwice(t *testing.T) {
 		t.Fatalf("%d store loads and %d writes for one request, want 1 and 1", l, w)
 	}
 }
+
+// TestUnwrapResponse: a handler below the middleware reaches Echo's
+// *Response through the middleware's writer, and sees it committed once
+// it wrote.
+func TestUnwrapResponse(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, false)
+	a.e.GET("/unwrap", func(c *echo.Context) error {
+		res, err := echo.UnwrapResponse(c.Response())
+		if err != nil {
+			return err
+		}
+		echosession.Get(c).Set("k", "v")
+		before := res.Committed
+		if err := c.String(http.StatusOK, "ok"); err != nil {
+			return err
+		}
+		if before || !res.Committed || res.Status != http.StatusOK {
+			return fmt.Errorf("committed %v then %v, status %d", before, res.Committed, res.Status)
+		}
+		return nil
+	})
+	rec, _, errs := a.do(t, "/unwrap", "")
+	if rec.Code != http.StatusOK || rec.Body.String() != "ok" || len(errs) != 0 || sessionCookie(rec) == "" {
+		t.Fatalf("got %d %q, errors %v, cookie %q", rec.Code, rec.Body.String(), errs, sessionCookie(rec))
+	}
+}
+
+// TestAutoHandleHEAD: with Echo's automatic HEAD routes, whose writer
+// holds the status back until the GET handler returns, a HEAD request that
+// changes the session still gets its cookie.
+func TestAutoHandleHEAD(t *testing.T) {
+	t.Parallel()
+	e := echo.NewWithConfig(echo.Config{Router: echo.NewRouter(echo.RouterConfig{AutoHandleHEAD: true})})
+	mem := memstore.New()
+	t.Cleanup(func() { mem.Close() })
+	e.Use(echosession.New(mem))
+	e.GET("/h", func(c *echo.Context) error {
+		echosession.Get(c).Set("k", "v")
+		return c.String(http.StatusOK, "body")
+	})
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "/h", nil))
+	if rec.Code != http.StatusOK || rec.Body.Len() != 0 || sessionCookie(rec) == "" {
+		t.Fatalf("HEAD: %d, body %q, Set-Cookie %q", rec.Code, rec.Body.String(), rec.Header().Values("Set-Cookie"))
+	}
+}
