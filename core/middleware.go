@@ -139,8 +139,16 @@ func unquote(v string) string {
 // The response writer passed to next keeps http.Flusher, http.Hijacker and
 // Unwrap (for http.ResponseController) working; flushing or hijacking
 // commits the session first.
+//
+// The same manager's middleware met twice on one request (on a router and
+// on a subrouter) loads and commits once: the outer one does, and the
+// inner one only calls next. The framework adapters do the same.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m.FromContext(r.Context()) != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
 		hs := &handlerState{}
 		hs.ctx.Context = r.Context()
 		if err := m.load(r.Context(), m.Token(r), &hs.ctx.s); err != nil {
