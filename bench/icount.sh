@@ -21,6 +21,7 @@
 #             middleware (memory store)
 #   Fiber v3  the same three on Fiber v3 (fibersession/v3, Fiber v3's
 #             middleware/session)
+#   Echo      bare and sessionkit (memory store) on Echo v4 and on Echo v5
 #
 # It prints a markdown table: instructions a request, and the overhead over
 # the framework's bare app. Environment (optional):
@@ -78,6 +79,10 @@ rows=(
 	"fiber3/bare|$work/server -app fiber3/bare"
 	"fiber3/sessionkit-memory|$work/server -app fiber3/sessionkit-memory"
 	"fiber3/fiber-session-memory|$work/server -app fiber3/fiber-session-memory"
+	"echo/bare|$work/server -app echo/bare"
+	"echo/sessionkit-memory|$work/server -app echo/sessionkit-memory"
+	"echo5/bare|$work/server -app echo5/bare"
+	"echo5/sessionkit-memory|$work/server -app echo5/sessionkit-memory"
 )
 for row in "${rows[@]}"; do
 	name=${row%%|*}
@@ -103,10 +108,12 @@ for row in "${rows[@]}"; do
 	name=${row%%|*}
 	[ -n "${cost[$name]:-}" ] || continue
 	case $name in
-	nethttp/bare | fiber/bare | fiber3/bare | calibrate) base="" ;;
+	nethttp/bare | fiber/bare | fiber3/bare | echo/bare | echo5/bare | calibrate) base="" ;;
 	nethttp/*) base=nethttp/bare ;;
 	fiber/*) base=fiber/bare ;;
 	fiber3/*) base=fiber3/bare ;;
+	echo/*) base=echo/bare ;;
+	echo5/*) base=echo5/bare ;;
 	"calibrate -floor") base=calibrate ;;
 	esac
 	extra=""
