@@ -23,7 +23,9 @@
 // headers (or, with [core.WithHeaderToken], from the token header), loads
 // the session once, and makes it available to the handlers below through
 // [Get] and, for code that only has a context.Context, through
-// [core.FromContext] on c.Context(). The token is copied out of
+// [core.FromContext] on c.Context(). A fiber.Ctx is a context.Context
+// too, but its Value reads Fiber's locals, where the session is not: hand
+// code below the handler c.Context(), not c. The token is copied out of
 // fasthttp's request buffers, which are reused once the handler returns.
 // The same manager's middleware met twice on one route (an app and a
 // mounted sub-app) loads and commits once.
