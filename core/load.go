@@ -29,7 +29,7 @@ func (m *Manager) Load(ctx context.Context, token string) (*Session, error) {
 
 // LoadContext is [Manager.Load] for adapters: it returns the session
 // together with a child of ctx that carries it (see [NewContext]), made in
-// one allocation. It is step 2 and 3 of "Writing an adapter" in the
+// one allocation. It is steps 3 and 4 of "Writing an adapter" in the
 // package doc. On error the context is ctx and the session nil.
 func (m *Manager) LoadContext(ctx context.Context, token string) (context.Context, *Session, error) {
 	sc := &sessionContext{Context: ctx}

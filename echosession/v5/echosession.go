@@ -53,11 +53,10 @@ func FromManager(m *core.Manager) echo.MiddlewareFunc {
 			if m.FromContext(r.Context()) != nil {
 				return next(c) // mounted twice: the outer one loads and commits
 			}
-			s, err := m.Load(r.Context(), m.Token(r))
+			ctx, s, err := m.LoadContext(r.Context(), m.Token(r))
 			if err != nil {
 				return err
 			}
-			ctx := core.NewContext(r.Context(), s)
 			c.SetRequest(r.WithContext(ctx))
 			// The writer goes around c.Response() rather than in an
 			// echo.Response Before hook: a hook cannot keep the handler's
