@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 )
@@ -44,7 +43,8 @@ type App struct {
 	// Name is unique, "framework/library-store" with net/http spelled
 	// "nethttp", e.g. "gin/sessionkit-redis" or "nethttp/scs-memory".
 	Name string
-	// Framework is "net/http", "gin", "echo" or "fiber".
+	// Framework is "net/http", "gin", "echo", "echo5" (Echo v5), "fiber" or
+	// "fiber3" (Fiber v3).
 	Framework string
 	// Library is "bare" for the framework alone, otherwise the session
 	// library: "sessionkit", "scs", "gin-contrib/sessions",
@@ -69,7 +69,9 @@ func Apps() []App {
 	all = append(all, netHTTPApps()...)
 	all = append(all, ginApps()...)
 	all = append(all, echoApps()...)
+	all = append(all, echo5Apps()...)
 	all = append(all, fiberApps()...)
+	all = append(all, fiber3Apps()...)
 	return all
 }
 
@@ -108,9 +110,13 @@ type Instance struct {
 	App App
 
 	handler http.Handler // net/http, Gin, Echo
-	fiber   *fiber.App   // Fiber
-	redis   *redis.Client
-	closers []func() error
+	// fast, listen and shutdown are set for Fiber v2 and v3 apps: the
+	// app's fasthttp handler, its Listener and its Shutdown.
+	fast     fasthttp.RequestHandler
+	listen   func(net.Listener) error
+	shutdown func() error
+	redis    *redis.Client
+	closers  []func() error
 }
 
 // RedisPoolStats returns the statistics of the go-redis connection pool
@@ -131,8 +137,8 @@ func (in *Instance) Close() error {
 		errs = append(errs, in.closers[i]())
 	}
 	in.closers = nil
-	if in.fiber != nil {
-		errs = append(errs, in.fiber.Shutdown())
+	if in.shutdown != nil {
+		errs = append(errs, in.shutdown())
 	}
 	return errors.Join(errs...)
 }
@@ -150,14 +156,14 @@ type Response struct {
 func (in *Instance) Do(cookie string) Response {
 	var res Response
 	var setCookies []string
-	if in.fiber != nil {
+	if in.fast != nil {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.Header.SetMethod(http.MethodGet)
 		ctx.Request.SetRequestURI("/")
 		if cookie != "" {
 			ctx.Request.Header.Set("Cookie", cookie)
 		}
-		in.fiber.Handler()(&ctx)
+		in.fast(&ctx)
 		res.Status = ctx.Response.StatusCode()
 		res.Body = string(ctx.Response.Body())
 		ctx.Response.Header.VisitAllCookie(func(_, value []byte) {
@@ -247,8 +253,8 @@ func (d *Driver) Failures() int { return d.bad }
 // Driver returns a driver cycling through cookies, which must not be empty.
 func (in *Instance) Driver(cookies []string) *Driver {
 	n := len(cookies)
-	if in.fiber != nil {
-		h := in.fiber.Handler()
+	if in.fast != nil {
+		h := in.fast
 		var ctx fasthttp.RequestCtx
 		raws := make([][]byte, n)
 		for i, c := range cookies {
@@ -326,9 +332,9 @@ func (w *discardWriter) WriteHeader(code int) {
 // that stopped the server earlier.
 func (in *Instance) Serve(ln net.Listener) (shutdown func() error, done <-chan error) {
 	errc := make(chan error, 1)
-	if in.fiber != nil {
-		go func() { errc <- in.fiber.Listener(ln) }()
-		return in.fiber.Shutdown, errc
+	if in.fast != nil {
+		go func() { errc <- in.listen(ln) }()
+		return in.shutdown, errc
 	}
 	srv := &http.Server{Handler: in.handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {

@@ -8,8 +8,9 @@
 // # Apps
 //
 // [Apps] lists every measured application. Each one serves GET / on its
-// framework (net/http's ServeMux, Gin, Echo or Fiber) with one session
-// library and store, or with none (the bare framework). The benchmarks of
+// framework (net/http's ServeMux, Gin, Echo v4 and v5, Fiber v2 and v3)
+// with one session library and store, or with none (the bare framework).
+// Echo v5 has no peer: no echo-contrib module for it is served. The benchmarks of
 // this package drive the apps in-process; cmd/server serves one of them on
 // a loopback address for wrk. Both seed sessions the same way, by sending
 // requests without a cookie through the app and keeping the cookies it

@@ -19,7 +19,7 @@ func fiberApps() []App {
 			app.Get("/", func(c *fiber.Ctx) error {
 				return c.Send(counterBody(int(n.Add(1))))
 			})
-			in.fiber = app
+			in.setFiber(app)
 			return nil
 		}},
 		{Name: "fiber/fiber-session-memory", Framework: "fiber", Library: "fiber/session", Store: "memory", build: func(_ Env, in *Instance) error {
@@ -38,7 +38,7 @@ func fiberApps() []App {
 				}
 				return c.Send(counterBody(n))
 			})
-			in.fiber = app
+			in.setFiber(app)
 			return nil
 		}},
 		{Name: "fiber/sessionkit-memory", Framework: "fiber", Library: "sessionkit", Store: "memory", build: func(_ Env, in *Instance) error {
@@ -51,10 +51,15 @@ func fiberApps() []App {
 				s.Set("n", n)
 				return c.Send(counterBody(n))
 			})
-			in.fiber = app
+			in.setFiber(app)
 			return nil
 		}},
 	}
+}
+
+// setFiber makes app, with its routes registered, the instance's server.
+func (in *Instance) setFiber(app *fiber.App) {
+	in.fast, in.listen, in.shutdown = app.Handler(), app.Listener, app.Shutdown
 }
 
 func newFiber() *fiber.App {

@@ -19,6 +19,9 @@
 #             bare twin
 #   Fiber     bare, sessionkit (memory store), Fiber's own session
 #             middleware (memory store)
+#   Fiber v3  the same three on Fiber v3 (fibersession/v3, Fiber v3's
+#             middleware/session)
+#   Echo      bare and sessionkit (memory store) on Echo v4 and on Echo v5
 #
 # It prints a markdown table: instructions a request, and the overhead over
 # the framework's bare app. Environment (optional):
@@ -73,6 +76,13 @@ rows=(
 	"fiber/bare|$work/server -app fiber/bare"
 	"fiber/sessionkit-memory|$work/server -app fiber/sessionkit-memory"
 	"fiber/fiber-session-memory|$work/server -app fiber/fiber-session-memory"
+	"fiber3/bare|$work/server -app fiber3/bare"
+	"fiber3/sessionkit-memory|$work/server -app fiber3/sessionkit-memory"
+	"fiber3/fiber-session-memory|$work/server -app fiber3/fiber-session-memory"
+	"echo/bare|$work/server -app echo/bare"
+	"echo/sessionkit-memory|$work/server -app echo/sessionkit-memory"
+	"echo5/bare|$work/server -app echo5/bare"
+	"echo5/sessionkit-memory|$work/server -app echo5/sessionkit-memory"
 )
 for row in "${rows[@]}"; do
 	name=${row%%|*}
@@ -98,18 +108,32 @@ for row in "${rows[@]}"; do
 	name=${row%%|*}
 	[ -n "${cost[$name]:-}" ] || continue
 	case $name in
-	nethttp/bare | fiber/bare | calibrate) base="" ;;
+	nethttp/bare | fiber/bare | fiber3/bare | echo/bare | echo5/bare | calibrate) base="" ;;
 	nethttp/*) base=nethttp/bare ;;
 	fiber/*) base=fiber/bare ;;
+	fiber3/*) base=fiber3/bare ;;
+	echo/*) base=echo/bare ;;
+	echo5/*) base=echo5/bare ;;
 	"calibrate -floor") base=calibrate ;;
 	esac
 	extra=""
 	[ -n "$base" ] && extra=$(over "$name" "$base")
 	echo "| $name | ${cost[$name]} | $extra |"
 done
+printed=
 if [ -n "$(over nethttp/sessionkit-memory nethttp/bare)" ] && [ -n "$(over "calibrate -floor" calibrate)" ]; then
 	sk=$(over nethttp/sessionkit-memory nethttp/bare)
 	fl=$(over "calibrate -floor" calibrate)
 	echo
+	printed=1
 	awk -v sk="$sk" -v fl="$fl" 'BEGIN { printf "sessionkit over net/http: %d instructions a request, %.2f× the floor'"'"'s %d.\n", sk, sk / fl, fl }'
 fi
+for fw in fiber fiber3; do
+	sk=$(over "$fw/sessionkit-memory" "$fw/bare")
+	fs=$(over "$fw/fiber-session-memory" "$fw/bare")
+	if [ -n "$sk" ] && [ -n "$fs" ]; then
+		[ -n "$printed" ] || echo
+		printed=1
+		awk -v fw="$fw" -v sk="$sk" -v fs="$fs" 'BEGIN { printf "sessionkit over %s: %d instructions a request, %.3f of Fiber'"'"'s session middleware'"'"'s %d.\n", fw, sk, sk / fs, fs }'
+	fi
+done

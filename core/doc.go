@@ -63,14 +63,21 @@
 // (whose adapters are modules of this project) does per request what
 // [Manager.Handler] does, with the framework's own types:
 //
-//  1. Read the token: [Manager.Token] from an *http.Request, or
+//  1. If [Manager.FromContext] already finds this manager's session in the
+//     request's context, the middleware is mounted twice (on a router and
+//     on a group): call the next handler and do nothing else, so that the
+//     outer one loads and commits once.
+//  2. Read the token: [Manager.Token] from an *http.Request, or
 //     [Manager.TokenFrom] with the values of the request header lines named
 //     [Manager.TokenHeader] ("Cookie", or the [WithHeaderToken] header).
-//  2. [Manager.Load] the session; an error means the store failed: answer
-//     500 (or the framework's error path), never a fresh session.
-//  3. Put it where handlers find it: [NewContext] on the request's context
-//     (so that [FromContext] works), and the framework's own accessor.
-//  4. Right before the response headers are written, [Manager.Commit] the
+//  3. [Manager.LoadContext] the session: it returns the session and a
+//     child of the request's context that carries it (so that
+//     [FromContext] works), in one allocation. An error means the store
+//     failed: answer 500 (or take the framework's error path), never a
+//     fresh session.
+//  4. Put the context where handlers find it (the request's context, or
+//     the framework's own), with the framework's own accessor besides.
+//  5. Right before the response headers are written, [Manager.Commit] the
 //     session and send what the [CommitResult] says: [Manager.WriteHeaders]
 //     does it for any header type with Get, Set and Add ([Header]). After
 //     the body has started, commit again only if [Session.Modified]; an

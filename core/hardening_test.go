@@ -147,7 +147,7 @@ func TestTooLarge(t *testing.T) {
 			return newTestMemoryStore(t, memstore.WithMaxRecordSize(limit)), nil
 		},
 		"file store limit": func(t *testing.T) (core.Store, []core.Option) {
-			return newTestFileStore(t, t.TempDir(), filestore.WithMaxSize(limit)), nil
+			return newTestFileStore(t, t.TempDir(), filestore.WithMaxRecordSize(limit)), nil
 		},
 	}
 	for name, mk := range cases {

@@ -33,6 +33,9 @@ func NewManager(store Store, opts ...Option) *Manager {
 	}
 	m := &Manager{store: store, cfg: defaultConfig(), vary: "Cookie"}
 	for _, o := range opts {
+		if o == nil {
+			panic("core: NewManager: nil Option")
+		}
 		o(&m.cfg)
 	}
 	m.cfg.finish()
@@ -47,10 +50,6 @@ func (m *Manager) Store() Store { return m.store }
 
 // CookieName returns the name of the session cookie.
 func (m *Manager) CookieName() string { return m.cfg.cookie.Name }
-
-// HeaderName returns the token header set by [WithHeaderToken], or "" in
-// cookie mode.
-func (m *Manager) HeaderName() string { return m.cfg.headerName }
 
 // timeouts returns the idle timeout and the lifetime that apply to a
 // session with the given remember-me flag.

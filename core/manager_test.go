@@ -70,6 +70,7 @@ func TestNewManagerRefusesBadConfig(t *testing.T) {
 		{"nil codec", "WithCodec", core.WithCodec(nil)},
 		{"nil clock", "WithClock", core.WithClock(nil)},
 		{"zero max size", "WithMaxSize", core.WithMaxSize(0)},
+		{"nil option", "nil Option", nil},
 	}
 	for _, c := range cases {
 		mustPanic(t, c.name, c.want, func() { core.NewManager(st, c.opt) })

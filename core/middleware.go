@@ -13,8 +13,11 @@ import (
 // [http.Header] implements it, and adapters for other frameworks wrap
 // their own.
 type Header interface {
+	// Get returns the first value of the named header, or "".
 	Get(name string) string
+	// Set replaces the values of the named header with value.
 	Set(name, value string)
+	// Add appends value to the values of the named header.
 	Add(name, value string)
 }
 
@@ -44,9 +47,6 @@ func (m *Manager) WriteHeaders(h Header, res CommitResult) {
 	privateCache(h, "Set-Cookie")
 }
 
-// privateCache marks the response private unless it already says
-// no-store or private: a shared cache must not store header, which
-// carries a session token.
 // canonicalHeader is an [http.Header] written with names already in
 // canonical form (every name WriteHeaders uses is: the constants, and the
 // token header canonicalized by [WithHeaderToken]), so that it skips the
@@ -63,6 +63,9 @@ func (h canonicalHeader) Get(name string) string {
 func (h canonicalHeader) Set(name, value string) { h[name] = []string{value} }
 func (h canonicalHeader) Add(name, value string) { h[name] = append(h[name], value) }
 
+// privateCache marks the response private unless it already says
+// no-store or private: a shared cache must not store header, which
+// carries a session token.
 func privateCache(h Header, header string) {
 	cc := h.Get("Cache-Control")
 	if !headerHasToken(cc, "no-store") && !headerHasToken(cc, "private") {
@@ -136,8 +139,16 @@ func unquote(v string) string {
 // The response writer passed to next keeps http.Flusher, http.Hijacker and
 // Unwrap (for http.ResponseController) working; flushing or hijacking
 // commits the session first.
+//
+// The same manager's middleware met twice on one request (on a router and
+// on a subrouter) loads and commits once: the outer one does, and the
+// inner one only calls next. The framework adapters do the same.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m.FromContext(r.Context()) != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
 		hs := &handlerState{}
 		hs.ctx.Context = r.Context()
 		if err := m.load(r.Context(), m.Token(r), &hs.ctx.s); err != nil {

@@ -136,11 +136,13 @@ func WithCodec(codec Codec) Option {
 	}
 }
 
-// WithClock sets the clock used for every deadline. Default: time.Now.
-// Tests inject a clock to move time without sleeping; it must not run
-// behind the real time, since stores also drop expired records by it
-// (their own clock): a test that moves this clock with a memory store
-// moves the store's too (memstore.WithClock).
+// WithClock sets the clock the manager checks and sets every deadline by.
+// Default: time.Now. Tests inject a clock to move time without sleeping.
+// Stores judge expiry by their own clocks, which this one does not reach:
+// a clock ahead of a store's makes the manager expire what the store still
+// holds (harmless), one behind it lets the store drop records the manager
+// thinks live. A test that moves this clock with a memory store moves the
+// store's too (memstore.WithClock).
 func WithClock(now func() time.Time) Option {
 	return func(c *config) {
 		if now == nil {

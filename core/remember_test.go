@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,5 +114,154 @@ func TestRememberDoesNotLeak(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCommitsOfOtherSessionsDoNotLeak interleaves the commits of sessions:
+// B is created without remember-me, A is committed with it, then B is
+// updated (a delta without a header) and rewritten (Clear: a full record)
+// and must still load as a plain session with a plain deadline. Then many
+// goroutines do the same at once. Whatever room a commit's delta uses,
+// nothing of A's header may reach B's record.
+func TestCommitsOfOtherSessionsDoNotLeak(t *testing.T) {
+	const idle, remember = time.Hour, 30 * 24 * time.Hour
+	for name, open := range map[string]func(t *testing.T) core.Store{
+		"memory": func(t *testing.T) core.Store { return newMemory(t) },
+		"basic":  func(t *testing.T) core.Store { return basicStore{newMemory(t)} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			m := core.NewManager(open(t), quiet(), core.WithIdleTimeout(idle), core.WithRememberTimeout(remember))
+			commit := func(s *core.Session) core.CommitResult {
+				t.Helper()
+				res, err := m.Commit(ctx, s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res
+			}
+			load := func(token string) *core.Session {
+				t.Helper()
+				s, err := m.Load(ctx, token)
+				if err != nil || s.ID() != token {
+					t.Fatalf("Load(%q) = ID %q, %v", token, s.ID(), err)
+				}
+				return s
+			}
+			check := func(what, token string) {
+				t.Helper()
+				s := load(token)
+				if s.Remember() {
+					t.Errorf("%s: B loads with remember-me", what)
+				}
+				if left := time.Until(s.Expiry()); left > idle+time.Minute {
+					t.Errorf("%s: B's deadline is %v away, want at most the idle timeout %v", what, left, idle)
+				}
+			}
+			newSession := func(rememberMe bool) string {
+				t.Helper()
+				s := load0(t, m)
+				s.Set("n", 1)
+				s.SetRemember(rememberMe)
+				return commit(s).Token
+			}
+			b := newSession(false)
+			for i := range 4 {
+				a := load(newSession(true))
+				a.Set("n", i) // a delta with A's remember-me header in the room
+				a.SetRemember(false)
+				a.SetRemember(true)
+				commit(a)
+
+				s := load(b)
+				s.Set("n", i)
+				if res := commit(s); res.Cookie != nil && (res.Cookie.MaxAge > 0 || !res.Cookie.Expires.IsZero()) {
+					t.Errorf("round %d: B's update sent a persistent cookie %s", i, res.Cookie)
+				}
+				check(fmt.Sprintf("round %d, after an update", i), b)
+
+				s = load(b)
+				s.Clear()
+				s.Set("n", i)
+				commit(s)
+				check(fmt.Sprintf("round %d, after a rewrite", i), b)
+			}
+
+			// The same at once, under -race: plain sessions updated while
+			// remember-me sessions are created and updated beside them.
+			plain := make([]string, 8)
+			for i := range plain {
+				plain[i] = newSession(false)
+			}
+			var wg sync.WaitGroup
+			for i, token := range plain {
+				wg.Add(2)
+				go func() {
+					defer wg.Done()
+					for j := range 20 {
+						s, err := m.Load(ctx, token)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						s.Set(fmt.Sprint("k", i), j)
+						if _, err := m.Commit(ctx, s); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+				go func() {
+					defer wg.Done()
+					for j := range 20 {
+						s, err := m.Load(ctx, "")
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						s.Set("n", j)
+						s.SetRemember(true)
+						if _, err := m.Commit(ctx, s); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			for i, token := range plain {
+				check(fmt.Sprint("concurrent plain session ", i), token)
+			}
+		})
+	}
+}
+
+// load0 loads a new, empty session through m.
+func load0(t *testing.T, m *core.Manager) *core.Session {
+	t.Helper()
+	s, err := m.Load(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestSetRememberUnchangedWritesNothing checks that SetRemember(false) on
+// a new session, whose flag is already off, is not a change: no record is
+// written and no cookie is sent.
+func TestSetRememberUnchangedWritesNothing(t *testing.T) {
+	store := newMemory(t)
+	m := core.NewManager(store, quiet())
+	s := load0(t, m)
+	s.SetRemember(false)
+	res, err := m.Commit(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Cookie != nil || res.Token != "" {
+		t.Errorf("Commit = token %q, cookie %v; want neither", res.Token, res.Cookie)
+	}
+	if n, err := store.Count(context.Background()); err != nil || n != 0 {
+		t.Errorf("store holds %d records, %v; want none", n, err)
 	}
 }

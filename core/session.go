@@ -61,10 +61,12 @@ type Session struct {
 
 	// itemsBuf backs items for sessions of up to three keys, which covers
 	// the common user ID, CSRF token and flash without a second
-	// allocation; the session and its context fit a 288-byte size class.
+	// allocation, and delta is the room of a commit's delta (see
+	// commitDelta): with them the usual request allocates its session,
+	// its context and the middleware's writer at once (a 640-byte size
+	// class) and nothing more for its session's items or delta.
 	itemsBuf [3]item
-
-	delta commitDelta // room for the delta of a commit
+	delta    commitDelta
 }
 
 func (s *Session) find(key string) int {
@@ -227,8 +229,8 @@ func (s *Session) Destroy() {
 func (s *Session) SetRemember(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.remember == on && s.exists {
-		return
+	if s.remember == on {
+		return // unchanged: nothing to write, no cookie to send
 	}
 	s.remember = on
 	s.rememberCh = true

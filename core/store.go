@@ -12,9 +12,8 @@ import (
 
 // Store persists session records. Keys are opaque strings chosen by core
 // (the lowercase hex SHA-256 of the session ID; a store adds its own prefix),
-// and data is an encoded record whose layout is described in package record. A
-// store never interprets data except through the record helpers of this
-// package.
+// and data is an encoded record whose layout is described in package
+// record. A store never interprets data except through that package.
 //
 // Store is the minimum a third-party backend implements. With only these
 // three methods core merges concurrent changes best-effort (load, merge,
@@ -125,6 +124,7 @@ type CountStore interface {
 // outside the store's prefix).
 type ClearStore interface {
 	Store
+	// Clear deletes every record of the store.
 	Clear(ctx context.Context) error
 }
 
@@ -291,13 +291,4 @@ func clearAll(ctx context.Context, s Store) error {
 		return cs.Clear(ctx)
 	}
 	return notSupported(s, "clear")
-}
-
-// cleanup removes the expired records of s now, or returns a wrapped
-// [ErrNotSupported] when s has no such operation.
-func cleanup(ctx context.Context, s Store) (int, error) {
-	if cs, ok := s.(CleanupStore); ok {
-		return cs.Cleanup(ctx)
-	}
-	return 0, notSupported(s, "cleanup")
 }

@@ -29,7 +29,9 @@ func New(store core.Store, opts ...core.Option) echo.MiddlewareFunc {
 // cookie goes out with them even when the handler writes the body first;
 // if the handler writes nothing (also when it returns an error for the
 // HTTPErrorHandler to render), it commits when the handler returns, and
-// changes made after the body started are saved then too.
+// changes made after the body started are saved then too. The same
+// manager's middleware met twice on one request (on the server and on a
+// group) loads and commits once: the outer one does.
 //
 // Store errors are returned to Echo's HTTPErrorHandler, wrapping the
 // store's error, which answers 500 by default. A commit that fails as the
@@ -46,11 +48,13 @@ func FromManager(m *core.Manager) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
-			s, err := m.Load(r.Context(), m.Token(r))
+			if m.FromContext(r.Context()) != nil {
+				return next(c) // mounted twice: the outer one loads and commits
+			}
+			ctx, s, err := m.LoadContext(r.Context(), m.Token(r))
 			if err != nil {
 				return err
 			}
-			ctx := core.NewContext(r.Context(), s)
 			c.SetRequest(r.WithContext(ctx))
 			res := c.Response()
 			w := &writer{ResponseWriter: res.Writer, m: m, s: s, ctx: ctx}

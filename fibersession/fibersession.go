@@ -50,11 +50,11 @@ func FromManager(m *core.Manager) fiber.Handler {
 			// sub-app): the outer one loads and commits.
 			return c.Next()
 		}
-		s, err := m.Load(ctx, token(c, m))
+		sctx, s, err := m.LoadContext(ctx, token(c, m))
 		if err != nil {
 			return &Error{Err: err}
 		}
-		c.SetUserContext(core.NewContext(ctx, s))
+		c.SetUserContext(sctx)
 
 		herr := c.Next()
 

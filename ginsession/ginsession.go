@@ -28,7 +28,9 @@ func New(store core.Store, opts ...core.Option) gin.HandlerFunc {
 // the session when the response headers are about to be written, so the
 // cookie goes out with them even when the handler writes the body first;
 // if the handlers write nothing, it commits when they return, and changes
-// made after the body started are saved then too.
+// made after the body started are saved then too. The same manager's
+// middleware met twice on one request (on the engine and on a group)
+// loads and commits once: the outer one does.
 //
 // Store errors take Gin's error path: the error (wrapping the store's) is
 // added with c.Error, the chain is aborted and the status becomes 500,
@@ -45,12 +47,15 @@ func FromManager(m *core.Manager) gin.HandlerFunc {
 	}
 	return func(c *gin.Context) {
 		r := c.Request
-		s, err := m.Load(r.Context(), m.Token(r))
+		if m.FromContext(r.Context()) != nil {
+			c.Next() // mounted twice: the outer one loads and commits
+			return
+		}
+		ctx, s, err := m.LoadContext(r.Context(), m.Token(r))
 		if err != nil {
 			fail(c, err)
 			return
 		}
-		ctx := core.NewContext(r.Context(), s)
 		c.Request = r.WithContext(ctx)
 		w := &writer{ResponseWriter: c.Writer, m: m, s: s, ctx: ctx}
 		c.Writer = w

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The long load run: hardening/load's TestLoad through every middleware
-# (net/http, Gin, Echo, Fiber) and store (memory, SQLite, Redis,
-# PostgreSQL, MariaDB) on loopback, without the race detector, printing
-# requests per second and p99 latency per case. It starts its own
-# redis-server, PostgreSQL and MariaDB (scripts/sqlservers.sh) on free ports
-# of 127.0.0.1 and stops them at the end.
+# (net/http, Gin, Echo v4 and v5, Fiber v2 and v3) and store (memory,
+# SQLite, Redis, PostgreSQL, MariaDB) on loopback, without the race
+# detector, printing requests per second and p99 latency per case. It
+# starts its own redis-server, PostgreSQL and MariaDB (scripts/sqlservers.sh)
+# on free ports of 127.0.0.1 and stops them at the end.
 #
 #   scripts/load.sh [seconds per case] [connections]
 #

@@ -46,10 +46,9 @@ import (
 // Store implements every optional capability and passes each through
 // honestly. SaveDelta, Touch and Take use the backing store's atomic
 // operation when it has one and otherwise the manager's best-effort
-// fallbacks (load, apply, save; load, delete); when the backing store lacks [core.DeltaStore] or [core.TouchStore],
-// the cached store serializes the writes of one key within this process, so
-// the fallback loses no update among its own callers (other processes can
-// still interleave). TTL, Iterate, Count, Clear and Cleanup delegate to the
+// fallbacks (load, apply, save; load, delete). The cached store serializes
+// the writes of one key within this process, so a fallback loses no update
+// among its own callers (other processes can still interleave). TTL, Iterate, Count, Clear and Cleanup delegate to the
 // backing store and return an error matching [core.ErrNotSupported] when it
 // lacks the capability. Clear also empties the cache; Cleanup also drops
 // the cached copies that can no longer be served.
@@ -69,8 +68,11 @@ type Store struct {
 	now          func() time.Time
 	closeBacking bool
 
-	// keyLocks serializes the writes of one key when the backing store
-	// lacks an atomic delta or touch (nil otherwise).
+	// keyLocks serializes the writes of one key within this process, so
+	// that a fallback (load, apply, save) loses no update among this
+	// process's writers. Any backing store may need one: it may lack an
+	// atomic delta, touch or take, or report ErrNotSupported for them at
+	// run time, as a wrapper of a plainer store does.
 	keyLocks []sync.Mutex
 
 	closed    atomic.Bool
@@ -80,6 +82,7 @@ type Store struct {
 
 var (
 	_ core.DeltaStore   = (*Store)(nil)
+	_ core.TakeStore    = (*Store)(nil)
 	_ core.TouchStore   = (*Store)(nil)
 	_ core.TTLStore     = (*Store)(nil)
 	_ core.IterStore    = (*Store)(nil)
@@ -128,7 +131,7 @@ type cacheEntry struct {
 	next     *cacheEntry
 }
 
-// Option configures a [Store]; see the WithCached functions.
+// Option configures a [Store]; see the With functions.
 type Option func(*config)
 
 type config struct {
@@ -194,17 +197,20 @@ func New(backing core.Store, opts ...Option) *Store {
 		closeBacking: true,
 	}
 	for _, o := range opts {
+		if o == nil {
+			panic("cachedstore: New: nil Option")
+		}
 		o(&c)
 	}
 	switch {
 	case c.maxStale <= 0:
-		panic(fmt.Sprintf("cachedstore: WithMaxStale(%v): the bound must be positive", c.maxStale))
+		panic(fmt.Sprintf("cachedstore: WithMaxStale(%v): must be positive", c.maxStale))
 	case c.maxEntries < 0:
-		panic(fmt.Sprintf("cachedstore: WithMaxEntries(%d): negative bound", c.maxEntries))
+		panic(fmt.Sprintf("cachedstore: WithMaxEntries(%d): must not be negative", c.maxEntries))
 	case c.maxBytes < 0:
-		panic(fmt.Sprintf("cachedstore: WithMaxBytes(%d): negative bound", c.maxBytes))
+		panic(fmt.Sprintf("cachedstore: WithMaxBytes(%d): must not be negative", c.maxBytes))
 	case c.now == nil:
-		panic("cachedstore: WithClock(nil)")
+		panic("cachedstore: WithClock(nil): must not be nil")
 	}
 	// Small bounds get fewer shards, down to one exact LRU, so that a
 	// shard's share of the bound stays meaningful.
@@ -239,11 +245,7 @@ func New(backing core.Store, opts ...Option) *Store {
 			}
 		}
 	}
-	_, delta := backing.(core.DeltaStore)
-	_, touch := backing.(core.TouchStore)
-	if !delta || !touch {
-		s.keyLocks = make([]sync.Mutex, keyLockCount)
-	}
+	s.keyLocks = make([]sync.Mutex, keyLockCount)
 	return s
 }
 
@@ -396,10 +398,8 @@ type cacheWrite struct {
 func (c *Store) beginWrite(key string) cacheWrite {
 	h := c.hash(key)
 	w := cacheWrite{key: key, sh: c.shardOf(h), stripe: stripeOf(h), start: c.now().UnixNano()}
-	if c.keyLocks != nil {
-		w.lock = &c.keyLocks[h>>56%keyLockCount]
-		w.lock.Lock()
-	}
+	w.lock = &c.keyLocks[h>>56%keyLockCount]
+	w.lock.Lock()
 	w.sh.mu.Lock()
 	w.gen = w.sh.gens[w.stripe]
 	w.sh.mu.Unlock()

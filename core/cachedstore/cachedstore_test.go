@@ -662,6 +662,7 @@ func TestCachedStoreOptionsPanic(t *testing.T) {
 		"cachedstore: WithMaxBytes(-1): ":     func() { cachedstore.New(newCachedPlainStore(), cachedstore.WithMaxBytes(-1)) },
 		"cachedstore: WithClock(nil)":         func() { cachedstore.New(newCachedPlainStore(), cachedstore.WithClock(nil)) },
 		"cachedstore: New(nil backing store)": func() { cachedstore.New(nil) },
+		"cachedstore: New: nil Option":        func() { cachedstore.New(newCachedPlainStore(), nil) },
 	} {
 		func() {
 			defer func() {

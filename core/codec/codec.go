@@ -1,6 +1,11 @@
-// Package codec is sessionkit's default value codec: the binary format
-// core.Manager encodes session values with unless core.WithCodec picks
-// another.
+// Package codec is sessionkit's default value codec, the one
+// core.NewManager uses unless core.WithCodec picks another: a compact,
+// deterministic binary format in which values keep their Go types across
+// a save and a load (an int comes back an int, a time.Time a time.Time),
+// so that core.GetAs works on a loaded session as on a fresh one. Structs
+// of the app's own are kept as JSON under a registered name ([Register]).
+// Decode never panics on hostile bytes and bounds what they can make it
+// allocate.
 package codec
 
 import (
@@ -67,7 +72,7 @@ const (
 	numTags
 )
 
-// Binary is the default [Codec]: a compact tagged binary format with
+// Binary is the default core.Codec: a compact tagged binary format with
 // varints, built for speed and few allocations.
 //
 // These types round-trip with their Go type intact: nil, string, bool, int,
@@ -408,12 +413,30 @@ func encodeRegistered(reg *registry, b []byte, v any) ([]byte, error) {
 // Decode returns the value encoded in data, with its Go type intact. It
 // never retains data. Malformed input, including trailing bytes, is an
 // error wrapping [record.ErrCorrupt]; a value of a type registered in another
-// codec but not in c also wraps [ErrUnsupportedType].
+// codec but not in c also wraps [ErrUnsupportedType]. Input whose layout
+// is malformed is refused before anything is allocated; otherwise Decode
+// allocates in proportion to the elements present, never to a count the
+// input claims (a []any takes 16 bytes per element however short its
+// encoding, so a valid value can still decode to several times its size).
 func (c *Binary) Decode(data []byte) (any, error) {
-	d := decoder{b: data, reg: c.reg.Load()}
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: empty value", record.ErrCorrupt)
 	}
+	// For a slice or a map, a first pass checks the layout without
+	// allocating, so that every count the second pass pre-sizes a slice
+	// with is backed by elements actually present: a value that claims a
+	// large count and breaks off costs nothing. A scalar allocates no more
+	// than its own bytes and is decoded at once.
+	if isContainer(data[0]) {
+		sk := decoder{b: data}
+		if err := sk.skip(0); err != nil {
+			return nil, err
+		}
+		if len(sk.b) != 0 {
+			return nil, fmt.Errorf("%w: %d trailing bytes after the value", record.ErrCorrupt, len(sk.b))
+		}
+	}
+	d := decoder{b: data, reg: c.reg.Load()}
 	v, err := d.value(0)
 	if err != nil {
 		return nil, err
@@ -425,9 +448,12 @@ func (c *Binary) Decode(data []byte) (any, error) {
 }
 
 // decoder reads one value. Every length it reads is checked against the
-// bytes left before anything is allocated; reserved counts the bytes that
-// the elements still to come of the enclosing containers need at least, so
-// that nested containers cannot each claim the whole input.
+// bytes left; reserved counts the bytes that the elements still to come of
+// the enclosing containers need at least, so that nested containers cannot
+// each claim the whole input. [Binary.Decode] runs [decoder.skip]
+// over the input before decoding it, so slices are allocated at counts
+// whose elements are known to be there; maps, whose entries may repeat a
+// key, grow as entries are read.
 type decoder struct {
 	b        []byte
 	reserved int
@@ -681,6 +707,193 @@ func (d *decoder) value(depth int) (any, error) {
 
 const strconvIntSize = 32 << (^uint(0) >> 63)
 
+// mapPresize bounds the room a decoded map is made with: a count read from
+// the input may be honest about its entries yet have them repeat one key,
+// so maps grow as entries are read beyond this.
+const mapPresize = 8
+
+// skip reads past one value as value does, checking its layout (tags,
+// lengths, counts, varint ranges, nesting) without allocating. It does not
+// check what only decoding can: repeated map keys and registered types.
+// isContainer reports whether tag starts a value holding a count of
+// elements: a slice or a map.
+func isContainer(tag byte) bool {
+	switch tag {
+	case tagStrings, tagInts, tagInt64s, tagFloat64s, tagBools, tagSlice, tagStringMap, tagIntMap, tagMap:
+		return true
+	}
+	return false
+}
+
+func (d *decoder) skip(depth int) error {
+	tag, err := d.readByte()
+	if err != nil {
+		return err
+	}
+	switch tag {
+	case tagNil, tagFalse, tagTrue:
+		return nil
+	case tagString:
+		return d.skipString()
+	case tagInt, tagUint:
+		if tag == tagInt {
+			_, err = d.signed(strconvIntSize)
+		} else {
+			_, err = d.unsigned(strconvIntSize)
+		}
+		return err
+	case tagInt8, tagUint8:
+		_, err = d.readByte()
+		return err
+	case tagInt16:
+		_, err = d.signed(16)
+		return err
+	case tagInt32:
+		_, err = d.signed(32)
+		return err
+	case tagInt64, tagDuration:
+		_, err = d.varint()
+		return err
+	case tagUint16:
+		_, err = d.unsigned(16)
+		return err
+	case tagUint32:
+		_, err = d.unsigned(32)
+		return err
+	case tagUint64:
+		_, err = d.uvarint()
+		return err
+	case tagFloat32:
+		_, err = d.take(4)
+		return err
+	case tagFloat64:
+		_, err = d.take(8)
+		return err
+	case tagBytes:
+		n, _, err := d.count(1)
+		if err != nil {
+			return err
+		}
+		_, err = d.take(uint64(n))
+		return err
+	case tagTime:
+		return d.skipTime()
+	case tagStrings:
+		return d.skipElems(1, func() error { return d.skipString() })
+	case tagInts:
+		return d.skipElems(1, func() error { _, err := d.signed(strconvIntSize); return err })
+	case tagInt64s:
+		return d.skipElems(1, func() error { _, err := d.varint(); return err })
+	case tagFloat64s:
+		n, _, err := d.count(8)
+		if err != nil {
+			return err
+		}
+		_, err = d.take(8 * uint64(n))
+		return err
+	case tagBools:
+		return d.skipElems(1, func() error {
+			x, _ := d.readByte() // count checked the length
+			if x > 1 {
+				return corrupt("bool byte %d", x)
+			}
+			return nil
+		})
+	case tagSlice:
+		if depth >= maxDepth {
+			return errTooDeep
+		}
+		return d.skipNested(1, func() error { return d.skip(depth + 1) })
+	case tagStringMap:
+		return d.skipElems(2, func() error {
+			if err := d.skipString(); err != nil {
+				return err
+			}
+			return d.skipString()
+		})
+	case tagIntMap:
+		return d.skipElems(2, func() error {
+			if err := d.skipString(); err != nil {
+				return err
+			}
+			_, err := d.signed(strconvIntSize)
+			return err
+		})
+	case tagMap:
+		if depth >= maxDepth {
+			return errTooDeep
+		}
+		return d.skipNested(2, func() error {
+			if err := d.skipString(); err != nil {
+				return err
+			}
+			return d.skip(depth + 1)
+		})
+	case tagRegistered:
+		if err := d.skipString(); err != nil {
+			return err
+		}
+		return d.skipString()
+	}
+	return corrupt("unknown tag %d", tag)
+}
+
+func (d *decoder) skipString() error {
+	n, err := d.uvarint()
+	if err != nil {
+		return err
+	}
+	_, err = d.take(n)
+	return err
+}
+
+func (d *decoder) skipTime() error {
+	if _, err := d.varint(); err != nil {
+		return err
+	}
+	ns, err := d.uvarint()
+	if err != nil {
+		return err
+	}
+	if ns>>1 >= 1e9 {
+		return corrupt("time with %d nanoseconds", ns>>1)
+	}
+	if ns&1 == 0 {
+		return nil
+	}
+	if _, err := d.signed(32); err != nil {
+		return err
+	}
+	return d.skipString()
+}
+
+// skipElems reads a count of elements of at least size bytes and skips
+// each with elem.
+func (d *decoder) skipElems(size int, elem func() error) error {
+	n, _, err := d.count(size)
+	for i := 0; err == nil && i < n; i++ {
+		err = elem()
+	}
+	return err
+}
+
+// skipNested is skipElems for elements that hold values, reserving the
+// bytes the elements still to come need, as slice and anyMap do.
+func (d *decoder) skipNested(size int, elem func() error) error {
+	n, _, err := d.count(size)
+	if err != nil {
+		return err
+	}
+	d.reserved += size * n
+	for i := 0; i < n; i++ {
+		d.reserved -= size
+		if err := elem(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (d *decoder) time() (time.Time, error) {
 	sec, err := d.varint()
 	if err != nil {
@@ -750,7 +963,7 @@ func (d *decoder) stringMap() (any, error) {
 	if err != nil || isNil {
 		return map[string]string(nil), err
 	}
-	m := make(map[string]string, n)
+	m := make(map[string]string, min(n, mapPresize))
 	for i := 0; i < n; i++ {
 		k, err := d.string()
 		if err != nil {
@@ -771,7 +984,7 @@ func (d *decoder) intMap() (any, error) {
 	if err != nil || isNil {
 		return map[string]int(nil), err
 	}
-	m := make(map[string]int, n)
+	m := make(map[string]int, min(n, mapPresize))
 	for i := 0; i < n; i++ {
 		k, err := d.string()
 		if err != nil {
@@ -797,7 +1010,7 @@ func (d *decoder) anyMap(depth int) (any, error) {
 	if err != nil || isNil {
 		return map[string]any(nil), err
 	}
-	m := make(map[string]any, n)
+	m := make(map[string]any, min(n, mapPresize))
 	d.reserved += 2 * n
 	for i := 0; i < n; i++ {
 		d.reserved -= 2

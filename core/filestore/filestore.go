@@ -27,7 +27,7 @@ const (
 	// otherwise.
 	DefaultCleanupInterval = 5 * time.Minute
 	// DefaultMaxSize is the largest record, in bytes, a [Store]
-	// accepts unless [WithMaxSize] says otherwise: 4 MiB.
+	// accepts unless [WithMaxRecordSize] says otherwise: 4 MiB.
 	DefaultMaxSize = 4 << 20
 )
 
@@ -58,8 +58,9 @@ const (
 )
 
 // Store is a [core.Store] that keeps one file per session in a directory.
-// It implements every optional capability: [core.DeltaStore], [core.TouchStore],
-// [core.TTLStore], [core.IterStore], [core.CountStore], [core.ClearStore], [core.CleanupStore] and
+// It implements every optional capability: [core.DeltaStore],
+// [core.TakeStore], [core.TouchStore], [core.TTLStore], [core.IterStore],
+// [core.CountStore], [core.ClearStore], [core.CleanupStore] and
 // [io.Closer].
 //
 // Every write goes to a temp file in the directory, which is synced and
@@ -113,6 +114,7 @@ type fileShard struct {
 
 var (
 	_ core.DeltaStore   = (*Store)(nil)
+	_ core.TakeStore    = (*Store)(nil)
 	_ core.TouchStore   = (*Store)(nil)
 	_ core.TTLStore     = (*Store)(nil)
 	_ core.IterStore    = (*Store)(nil)
@@ -139,10 +141,16 @@ func WithCleanupInterval(d time.Duration) Option {
 	return func(c *config) { c.interval = d }
 }
 
-// WithMaxSize sets the largest record, in bytes, the store accepts;
+// WithMaxRecordSize sets the largest record, in bytes, the store accepts;
 // larger ones are refused with an error wrapping [core.ErrTooLarge]. A value
 // below 1 makes [New] fail. Default: [DefaultMaxSize] (4 MiB).
-func WithMaxSize(n int) Option {
+//
+// The limit also bounds every read: a file larger than the limit plus its
+// header is never read, only treated as corrupt. A store reopened with a
+// smaller limit therefore reports the sessions written under the larger
+// one that exceed it as not found (their users start afresh), and Cleanup
+// removes them.
+func WithMaxRecordSize(n int) Option {
 	return func(c *config) { c.maxSize = n }
 }
 
@@ -159,15 +167,16 @@ func WithMaxSize(n int) Option {
 func New(dir string, opts ...Option) (*Store, error) {
 	cfg := config{interval: DefaultCleanupInterval, maxSize: DefaultMaxSize}
 	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
+		if o == nil {
+			return nil, errors.New("filestore: New: nil Option")
 		}
+		o(&cfg)
 	}
 	if cfg.interval < 0 {
-		return nil, fmt.Errorf("filestore: WithCleanupInterval(%v): negative interval", cfg.interval)
+		return nil, fmt.Errorf("filestore: WithCleanupInterval(%v): must not be negative", cfg.interval)
 	}
 	if cfg.maxSize < 1 {
-		return nil, fmt.Errorf("filestore: WithMaxSize(%d): not positive", cfg.maxSize)
+		return nil, fmt.Errorf("filestore: WithMaxRecordSize(%d): must be positive", cfg.maxSize)
 	}
 	if dir == "" {
 		return nil, errors.New("filestore: empty directory name")

@@ -74,7 +74,8 @@ func TestFileStoreOptions(t *testing.T) {
 	dir := t.TempDir()
 	for want, opts := range map[string][]filestore.Option{
 		"filestore: WithCleanupInterval(-1s): ": {filestore.WithCleanupInterval(-time.Second)},
-		"filestore: WithMaxSize(0): ":           {filestore.WithMaxSize(0)},
+		"filestore: WithMaxRecordSize(0): ":     {filestore.WithMaxRecordSize(0)},
+		"filestore: New: nil Option":            {nil},
 	} {
 		s, err := filestore.New(dir, opts...)
 		if err == nil {
@@ -393,7 +394,7 @@ func TestFileStoreCleanup(t *testing.T) {
 
 func TestFileStoreTooLarge(t *testing.T) {
 	t.Parallel()
-	s := newTestFileStore(t, t.TempDir(), filestore.WithMaxSize(100))
+	s := newTestFileStore(t, t.TempDir(), filestore.WithMaxRecordSize(100))
 	ctx := t.Context()
 	exp := time.Now().Add(time.Hour)
 	big := fileTestRecord(exp, "v", strings.Repeat("x", 100))

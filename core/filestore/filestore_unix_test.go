@@ -67,7 +67,7 @@ func bounded(t *testing.T, what string, f func(ctx context.Context)) {
 // Cleanup removes them.
 func TestFileStoreRefusesForeignFiles(t *testing.T) {
 	dir := t.TempDir()
-	s := newTestFileStore(t, dir, filestore.WithCleanupInterval(0), filestore.WithMaxSize(1024))
+	s := newTestFileStore(t, dir, filestore.WithCleanupInterval(0), filestore.WithMaxRecordSize(1024))
 	outside := filepath.Join(t.TempDir(), "target")
 	good := fileOfKey(t, s, "target")
 	if err := os.Rename(good, outside); err != nil {

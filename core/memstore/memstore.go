@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -17,8 +18,9 @@ import (
 
 // Store is a [core.Store] that keeps records in the process's memory, in
 // a map split into shards with a lock each. It implements every optional
-// capability: [core.DeltaStore], [core.TouchStore], [core.TTLStore], [core.IterStore],
-// [core.CountStore], [core.ClearStore], [core.CleanupStore] and [io.Closer].
+// capability: [core.DeltaStore], [core.TakeStore], [core.TouchStore],
+// [core.TTLStore], [core.IterStore], [core.CountStore], [core.ClearStore],
+// [core.CleanupStore] and [io.Closer].
 //
 // Records never leave the process: they are lost on restart and not shared
 // between instances of an app, so the memory store suits development,
@@ -71,14 +73,16 @@ type config struct {
 	shards     int
 	interval   time.Duration
 	maxEntries int
-	maxSize    int
+	maxSize    int // 0: no limit
+	maxSizeSet bool
 	now        func() time.Time
 }
 
 // WithCleanupInterval sets how often the background goroutine removes
 // expired records. Expired records are never returned whatever the
-// interval; sweeping only frees their memory. A d of zero or less starts no
-// goroutine (call [Store.Cleanup] yourself). Default: 1 minute.
+// interval; sweeping only frees their memory. Zero starts no goroutine
+// (call [Store.Cleanup] yourself); d must not be negative. Default: 1
+// minute.
 func WithCleanupInterval(d time.Duration) Option {
 	return func(c *config) { c.interval = d }
 }
@@ -112,16 +116,16 @@ func WithMaxEntries(n int) Option {
 }
 
 // WithMaxRecordSize makes Save and SaveDelta refuse, with an error
-// matching [core.ErrTooLarge], a record of more than n bytes. Zero means no
-// limit; n must not be negative. Default: no limit.
+// matching [core.ErrTooLarge], a record of more than n bytes; n must be
+// positive. Default: no limit.
 func WithMaxRecordSize(n int) Option {
-	return func(c *config) { c.maxSize = n }
+	return func(c *config) { c.maxSize, c.maxSizeSet = n, true }
 }
 
 // WithShards sets the number of shards, each a map with its own lock;
 // it is rounded up to a power of two. More shards mean less contention
-// between goroutines saving different sessions. n must be positive.
-// Default: 64.
+// between goroutines saving different sessions. n must be between 1 and
+// 65,536. Default: 64.
 func WithShards(n int) Option {
 	return func(c *config) { c.shards = n }
 }
@@ -134,24 +138,33 @@ func WithClock(now func() time.Time) Option {
 	return func(c *config) { c.now = now }
 }
 
+// maxShards bounds [WithShards].
+const maxShards = 1 << 16
+
 // New returns an empty memory store and starts its cleanup goroutine;
 // call [Store.Close] to stop it. A bad option value is a programming
 // error: New panics with a message naming the option and the value.
 func New(opts ...Option) *Store {
 	c := config{shards: 64, interval: time.Minute, now: time.Now}
 	for _, o := range opts {
+		if o == nil {
+			panic("memstore: New: nil Option")
+		}
 		o(&c)
 	}
 	switch {
+	case c.interval < 0:
+		panic(fmt.Sprintf("memstore: WithCleanupInterval(%v): must not be negative", c.interval))
 	case c.maxEntries < 0:
-		panic(fmt.Sprintf("memstore: WithMaxEntries(%d): negative bound", c.maxEntries))
-	case c.maxSize < 0:
-		panic(fmt.Sprintf("memstore: WithMaxRecordSize(%d): negative size", c.maxSize))
-	case c.shards <= 0:
-		panic(fmt.Sprintf("memstore: WithShards(%d): need at least one shard", c.shards))
+		panic(fmt.Sprintf("memstore: WithMaxEntries(%d): must not be negative", c.maxEntries))
+	case c.maxSizeSet && c.maxSize <= 0:
+		panic(fmt.Sprintf("memstore: WithMaxRecordSize(%d): must be positive", c.maxSize))
+	case c.shards < 1 || c.shards > maxShards:
+		panic(fmt.Sprintf("memstore: WithShards(%d): must be between 1 and %d", c.shards, maxShards))
 	case c.now == nil:
-		panic("memstore: WithClock(nil)")
+		panic("memstore: WithClock(nil): must not be nil")
 	}
+
 	n := 1
 	for n < c.shards {
 		n <<= 1
@@ -179,6 +192,8 @@ func New(opts ...Option) *Store {
 
 var (
 	_ core.DeltaStore   = (*Store)(nil)
+	_ core.TakeStore    = (*Store)(nil)
+	_ io.Closer         = (*Store)(nil)
 	_ core.TouchStore   = (*Store)(nil)
 	_ core.TTLStore     = (*Store)(nil)
 	_ core.IterStore    = (*Store)(nil)

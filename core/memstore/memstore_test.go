@@ -195,10 +195,15 @@ func TestMemoryStoreMaxRecordSize(t *testing.T) {
 func TestMemoryStoreOptionsPanic(t *testing.T) {
 	t.Parallel()
 	for want, opt := range map[string]memstore.Option{
-		"memstore: WithMaxEntries(-1): ":    memstore.WithMaxEntries(-1),
-		"memstore: WithMaxRecordSize(-1): ": memstore.WithMaxRecordSize(-1),
-		"memstore: WithShards(0): ":         memstore.WithShards(0),
-		"memstore: WithClock(nil)":          memstore.WithClock(nil),
+		"memstore: WithMaxEntries(-1): ":              memstore.WithMaxEntries(-1),
+		"memstore: WithMaxRecordSize(-1): ":           memstore.WithMaxRecordSize(-1),
+		"memstore: WithShards(0): ":                   memstore.WithShards(0),
+		"memstore: WithClock(nil)":                    memstore.WithClock(nil),
+		"memstore: WithMaxRecordSize(0): ":            memstore.WithMaxRecordSize(0),
+		"memstore: WithShards(65537): ":               memstore.WithShards(1<<16 + 1),
+		"memstore: WithShards(4611686018427387905): ": memstore.WithShards(1<<62 + 1),
+		"memstore: WithCleanupInterval(-1s): ":        memstore.WithCleanupInterval(-time.Second),
+		"memstore: New: nil Option":                   nil,
 	} {
 		func() {
 			defer func() {
@@ -207,7 +212,7 @@ func TestMemoryStoreOptionsPanic(t *testing.T) {
 					t.Errorf("New with a bad option: panic %q, want one starting %q", msg, want)
 				}
 			}()
-			s := memstore.New(opt, memstore.WithCleanupInterval(0))
+			s := memstore.New(memstore.WithCleanupInterval(0), opt)
 			s.Close()
 		}()
 	}

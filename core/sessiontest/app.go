@@ -30,7 +30,9 @@ type Ctx interface {
 
 // Route is one path of the kit's app.
 type Route struct {
-	Path   string
+	// Path is the route's path, such as "/set"; every route answers GET.
+	Path string
+	// Handle serves a request of the route through the adapter's Ctx.
 	Handle func(c Ctx)
 }
 

@@ -12,9 +12,11 @@ import (
 )
 
 // FaultStore wraps a store, counts the writes that reach it and can be told
-// to fail or to slow down. It keeps the wrapped store's capabilities: the
-// delta save and touch go through core's helpers, which use the wrapped
-// store's atomic operations when it has them.
+// to fail or to slow down. It keeps the wrapped store's capabilities: its
+// SaveDelta, Touch and Take call the wrapped store's, or report
+// [core.ErrNotSupported] when it has none, so that the manager falls back
+// to the three basic methods (through the FaultStore) as it would for the
+// wrapped store itself.
 //
 // FaultStore is safe for concurrent use.
 type FaultStore struct {

@@ -62,7 +62,7 @@ func TestTooLargeMemoryStore(t *testing.T) {
 
 func TestTooLargeFileStore(t *testing.T) {
 	t.Parallel()
-	st, err := filestore.New(t.TempDir(), filestore.WithMaxSize(4096))
+	st, err := filestore.New(t.TempDir(), filestore.WithMaxRecordSize(4096))
 	if err != nil {
 		t.Fatal(err)
 	}

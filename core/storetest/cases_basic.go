@@ -80,7 +80,7 @@ func testExpiry(t *testing.T, s core.Store) {
 	time.Sleep(time.Until(short) + 20*time.Millisecond)
 	wantMissing(t, s, "short")
 	if _, found, err := storeTTL(ctx, s, "short", time.Now()); err != nil || found {
-		t.Errorf("StoreTTL of an expired record = found %v, err %v; want not found, nil", found, err)
+		t.Errorf("TTL of an expired record = found %v, err %v; want not found, nil", found, err)
 	}
 }
 
@@ -147,7 +147,7 @@ func testTouch(t *testing.T, s core.Store) {
 			wantRecord(t, s, k, want)
 			ttl, found, err := storeTTL(ctx, s, k, time.Now())
 			if err != nil || !found || ttl > d+time.Second || ttl < d-10*time.Second {
-				t.Errorf("%s: after Touch(+%v): StoreTTL = %v, found %v, err %v", p.name, d, ttl, found, err)
+				t.Errorf("%s: after Touch(+%v): TTL = %v, found %v, err %v", p.name, d, ttl, found, err)
 			}
 		}
 

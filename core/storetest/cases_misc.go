@@ -160,10 +160,10 @@ func testClose(t *testing.T, s core.Store) {
 	check("Load", err)
 	check("Save", s.Save(ctx, "k2", Record(exp), exp))
 	check("Delete", s.Delete(ctx, "k"))
-	check("core.SaveDelta", saveDelta(ctx, s, "k", &record.Delta{Expiry: exp}, time.Now()))
-	check("core.Touch", touch(ctx, s, "k", exp))
+	check("SaveDelta", saveDelta(ctx, s, "k", &record.Delta{Expiry: exp}, time.Now()))
+	check("Touch", touch(ctx, s, "k", exp))
 	_, _, err = storeTTL(ctx, s, "k", time.Now())
-	check("core.StoreTTL", err)
+	check("TTL", err)
 	if ds, ok := s.(core.DeltaStore); ok {
 		checkCap("SaveDelta", ds.SaveDelta(ctx, "k", &record.Delta{Expiry: exp}))
 	}
@@ -279,12 +279,12 @@ func testDoneContext(t *testing.T, s core.Store) {
 		check("Save over a record", s.Save(ctx, "live", Record(later, "b", "2"), later))
 		check("Delete", s.Delete(ctx, "live"))
 		create := &record.Delta{Create: true, Header: Header(false, exp), Expiry: exp, Set: Entries("b", "2")}
-		check("core.SaveDelta (create)", saveDelta(ctx, s, "new", create, time.Now()))
+		check("SaveDelta (create)", saveDelta(ctx, s, "new", create, time.Now()))
 		wantMissing(t, s, "new")
-		check("core.SaveDelta", saveDelta(ctx, s, "live", &record.Delta{Expiry: later, Set: Entries("b", "2")}, time.Now()))
-		check("core.Touch", touch(ctx, s, "live", later))
+		check("SaveDelta", saveDelta(ctx, s, "live", &record.Delta{Expiry: later, Set: Entries("b", "2")}, time.Now()))
+		check("Touch", touch(ctx, s, "live", later))
 		_, _, err = storeTTL(ctx, s, "live", time.Now())
-		check("core.StoreTTL", err)
+		check("TTL", err)
 		if ds, ok := s.(core.DeltaStore); ok {
 			checkCap("SaveDelta", ds.SaveDelta(ctx, "new", create))
 			wantMissing(t, s, "new")

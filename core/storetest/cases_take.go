@@ -10,15 +10,16 @@ import (
 	"github.com/sessionkit/sessionkit/core"
 )
 
-// takePath is one way of taking a record: through core.Take or the
-// store's own method.
+// takePath is one way of taking a record: as the manager does it, or
+// through the store's own method.
 type takePath struct {
 	name string
 	fn   func(t *testing.T, key string) ([]byte, bool, error)
 }
 
-// takePaths returns the ways of taking a record of s: always through
-// [core.Take], and directly when s implements [core.TakeStore].
+// takePaths returns the ways of taking a record of s: always as the
+// manager does it (the store's capability, else load, then delete), and
+// directly when s implements [core.TakeStore].
 func takePaths(s core.Store) []takePath {
 	paths := []takePath{{"helper", func(t *testing.T, key string) ([]byte, bool, error) {
 		return take(t.Context(), s, key, time.Now())

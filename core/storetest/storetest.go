@@ -123,15 +123,16 @@ func notSupported(t *testing.T, op string, err error) bool {
 	return false
 }
 
-// deltaPath is one way of applying a delta: through core.SaveDelta or the
-// store's own method.
+// deltaPath is one way of applying a delta: as the manager does it, or
+// through the store's own method.
 type deltaPath struct {
 	name string
 	fn   func(ctx context.Context, key string, d *record.Delta) error
 }
 
-// deltaPaths returns the ways of applying a delta to s: always through
-// [core.SaveDelta], and directly when s implements [core.DeltaStore].
+// deltaPaths returns the ways of applying a delta to s: always as the
+// manager does it (the store's capability, else load, [record.Apply],
+// save), and directly when s implements [core.DeltaStore].
 func deltaPaths(s core.Store) []deltaPath {
 	paths := []deltaPath{{"helper", func(ctx context.Context, key string, d *record.Delta) error {
 		return saveDelta(ctx, s, key, d, time.Now())
@@ -148,8 +149,9 @@ type touchPath struct {
 	fn   func(ctx context.Context, key string, expiry time.Time) error
 }
 
-// touchPaths returns the ways of touching a record of s: always through
-// [core.Touch], and directly when s implements [core.TouchStore].
+// touchPaths returns the ways of touching a record of s: always as the
+// manager does it (the store's capability, else load, patch the expiry,
+// save), and directly when s implements [core.TouchStore].
 func touchPaths(s core.Store) []touchPath {
 	paths := []touchPath{{"helper", func(ctx context.Context, key string, expiry time.Time) error {
 		return touch(ctx, s, key, expiry)

@@ -52,20 +52,22 @@ func knobs(t *testing.T) (time.Duration, int) {
 	return d, conns
 }
 
-// TestLoad runs a bounded loopback load through every middleware
-// (net/http, Gin, Echo, Fiber) and store (memory, SQLite, Redis). Each
-// session has one client incrementing its counter in sequence and
-// several concurrent clients each setting a key unique to the request;
-// at the end every counter equals its client's requests and every key is
-// present: no update is lost. It logs one "LOAD" line per case with the
-// requests per second and the p99 latency.
+// TestLoad runs a bounded loopback load through every middleware (net/http,
+// Gin, Echo v4 and v5, Fiber v2 and v3) and store (memory, SQLite, Redis).
+// Each session has one client incrementing its counter in sequence and
+// several concurrent clients each setting a key unique to the request; at the
+// end every counter equals its client's requests and every key is present: no
+// update is lost. It logs one "LOAD" line per case with the requests per
+// second and the p99 latency.
 func TestLoad(t *testing.T) {
 	d, conns := knobs(t)
 	harnesses := []sessiontest.Harness{
 		sessiontest.NetHTTP(),
 		harness.Gin(),
 		harness.Echo(),
+		harness.Echo5(),
 		harness.Fiber(),
+		harness.Fiber3(),
 	}
 	for _, h := range harnesses {
 		for _, sc := range harness.Stores() {

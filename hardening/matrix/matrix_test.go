@@ -13,7 +13,7 @@ import (
 )
 
 func TestMatrix(t *testing.T) {
-	for _, h := range []sessiontest.Harness{harness.Gin(), harness.Echo(), harness.Fiber()} {
+	for _, h := range []sessiontest.Harness{harness.Gin(), harness.Echo(), harness.Echo5(), harness.Fiber(), harness.Fiber3()} {
 		for _, sc := range harness.Stores() {
 			if sc.Name == "memory" {
 				continue // each adapter's own tests cover it

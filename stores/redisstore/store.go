@@ -172,8 +172,7 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) erro
 	}
 	var header []byte
 	if d.Header != nil {
-		if len(d.Header) < record.HeaderSize || d.Header[0] != record.Version {
-			_, err := record.Expiry(d.Header) // explains what is wrong
+		if _, err := record.ParseHeader(d.Header); err != nil {
 			return fmt.Errorf("redisstore: save delta: header: %w", err)
 		}
 		header = make([]byte, record.HeaderSize)

@@ -1,0 +1,5 @@
+package codec
+
+// HostileValues is hostileValues for the external tests of this directory
+// (the manager's allocation bound).
+var HostileValues = hostileValues

@@ -1,0 +1,5 @@
+package record
+
+// HostileRecords is hostileRecords for the external tests of this
+// directory (the manager's allocation bound).
+var HostileRecords = hostileRecords
