@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/alexedwards/scs/mysqlstore"
 	"github.com/alexedwards/scs/postgresstore"
 	_ "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -24,9 +25,8 @@ const (
 )
 
 // sqlApps are the net/http apps on PostgreSQL and MySQL, against scs's
-// postgresstore on the same server (scs's mysqlstore is not in the module
-// cache this project builds from, so MySQL has no peer row). They are not
-// in Apps(): bench/run.sh starts no SQL server.
+// postgresstore and mysqlstore on the same servers. They are not in
+// Apps(): bench/run.sh starts no SQL server.
 func sqlApps() []App {
 	return []App{
 		{Name: "nethttp/scs-postgres", Framework: "net/http", Library: "scs", Store: "postgres", build: func(env Env, in *Instance) error {
@@ -70,17 +70,31 @@ func sqlApps() []App {
 			in.onClose(s.Close)
 			return buildSessionkitNetHTTP(in, s)
 		}},
-		{Name: "nethttp/sessionkit-mysql", Framework: "net/http", Library: "sessionkit", Store: "mysql", build: func(env Env, in *Instance) error {
-			dsn := os.Getenv(mysqlDSNEnv)
-			if dsn == "" {
-				return errNoSQL(mysqlDSNEnv)
-			}
-			db, err := sql.Open("mysql", dsn)
+		{Name: "nethttp/scs-mysql", Framework: "net/http", Library: "scs", Store: "mysql", build: func(env Env, in *Instance) error {
+			db, err := mysqlDB(in)
 			if err != nil {
 				return err
 			}
-			db.SetMaxIdleConns(8)
-			in.onClose(db.Close)
+			// scs's mysqlstore names its table "sessions", with this
+			// schema (its README).
+			if _, err := db.Exec("DROP TABLE IF EXISTS sessions"); err != nil {
+				return err
+			}
+			if _, err := db.Exec("CREATE TABLE sessions (token CHAR(43) PRIMARY KEY, data BLOB NOT NULL, expiry TIMESTAMP(6) NOT NULL)"); err != nil {
+				return err
+			}
+			in.onClose(func() error {
+				_, err := db.Exec("DROP TABLE IF EXISTS sessions")
+				return err
+			})
+			s := mysqlstore.NewWithCleanupInterval(db, 0)
+			return buildSCS(in, s)
+		}},
+		{Name: "nethttp/sessionkit-mysql", Framework: "net/http", Library: "sessionkit", Store: "mysql", build: func(env Env, in *Instance) error {
+			db, err := mysqlDB(in)
+			if err != nil {
+				return err
+			}
 			table := benchTable()
 			in.onClose(func() error {
 				_, err := db.Exec("DROP TABLE IF EXISTS `" + table + "`, `" + table + "_meta`")
@@ -123,6 +137,21 @@ func postgresDB(in *Instance) (*sql.DB, string, error) {
 		return err
 	})
 	return db, table, nil
+}
+
+// mysqlDB opens the test MySQL server's database, closed with in.
+func mysqlDB(in *Instance) (*sql.DB, error) {
+	dsn := os.Getenv(mysqlDSNEnv)
+	if dsn == "" {
+		return nil, errNoSQL(mysqlDSNEnv)
+	}
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxIdleConns(8)
+	in.onClose(db.Close)
+	return db, nil
 }
 
 // BenchmarkSQLStores serves the scenario's request in-process through the
