@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/record"
 )
 
 // takePath is one way of taking a record: as the manager does it, or
@@ -132,6 +134,69 @@ func testConcurrentTake(t *testing.T, s core.Store) {
 			t.Errorf("%d of %d concurrent Takes of %q found the record, want 1", n, takers, k)
 		} else if n == 0 && !t.Failed() {
 			t.Errorf("no concurrent Take of %q found the record", k)
+		}
+		wantMissing(t, s, k)
+	}
+}
+
+// testTakeRacesDeltas races one Take against concurrent delta saves of
+// the same record, as a Renew races the other requests of its session:
+// every save that succeeded is in what the Take got, every other one
+// failed with [core.ErrSessionGone], and nothing is left under the key.
+func testTakeRacesDeltas(t *testing.T, s core.Store) {
+	ts, ok := s.(core.TakeStore)
+	if !ok {
+		t.Skipf("%T has no Take: best effort only", s)
+	}
+	ds, ok := s.(core.DeltaStore)
+	if !ok {
+		t.Skipf("%T has no SaveDelta: best effort only", s)
+	}
+	const rounds, writers = 8, 6
+	exp := at(time.Hour)
+	for i := range rounds {
+		k := fmt.Sprintf("race-%d", i)
+		save(t, s, k, Record(exp), exp)
+		errs := make([]error, writers)
+		var taken []byte
+		var found bool
+		var takeErr error
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for w := range writers {
+			wg.Go(func() {
+				<-start
+				errs[w] = ds.SaveDelta(t.Context(), k, &record.Delta{Expiry: exp, Set: Entries(fmt.Sprint(w), "x")})
+			})
+		}
+		wg.Go(func() {
+			<-start
+			taken, found, takeErr = ts.Take(t.Context(), k)
+		})
+		close(start)
+		wg.Wait()
+		if takeErr != nil {
+			if notSupported(t, "Take", takeErr) {
+				return
+			}
+			t.Fatalf("round %d: Take: %v", i, takeErr)
+		}
+		if !found {
+			t.Fatalf("round %d: Take found nothing; want the record", i)
+		}
+		got := Values(t, taken)
+		for w, err := range errs {
+			_, in := got[fmt.Sprint(w)]
+			switch {
+			case err != nil && notSupported(t, "SaveDelta", err):
+				return
+			case err == nil && !in:
+				t.Errorf("round %d: delta %d succeeded but the Take missed its entry", i, w)
+			case err != nil && !errors.Is(err, core.ErrSessionGone):
+				t.Errorf("round %d: delta %d: %v, want nil or ErrSessionGone", i, w, err)
+			case err != nil && in:
+				t.Errorf("round %d: delta %d failed (%v) but the Take got its entry", i, w, err)
+			}
 		}
 		wantMissing(t, s, k)
 	}

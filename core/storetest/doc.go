@@ -37,6 +37,14 @@
 //     no header, insert-if-absent ([core.ErrSessionExists]) and no
 //     resurrection ([core.ErrSessionGone]). Concurrent deltas on one
 //     session lose no update, and of concurrent creates exactly one wins.
+//   - Take (as the manager does it, and directly when the store is a
+//     [core.TakeStore]) returns a live record and deletes it, and finds
+//     nothing in a missing, deleted or expired one; of concurrent Takes of
+//     one record exactly one wins, and a Take racing delta saves of its
+//     record gets every save that succeeded, the others failing with
+//     [core.ErrSessionGone].
+//   - Bytes that are not a record are refused by Save and SaveDelta with
+//     [core.ErrCorrupt].
 //   - Touch moves the deadline both ways without changing the data, and
 //     never creates a record; the remaining TTL is close to the expected one.
 //   - Iterate, Count, Clear and Cleanup see only live records; a capability

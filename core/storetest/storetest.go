@@ -50,6 +50,7 @@ var cases = []struct {
 	{"NoResurrection", testNoResurrection},
 	{"Take", testTake},
 	{"ConcurrentTake", testConcurrentTake},
+	{"TakeRacesDeltas", testTakeRacesDeltas},
 	{"Touch", testTouch},
 	{"TTL", testTTL},
 	{"IterateCountClear", testIterateCountClear},
