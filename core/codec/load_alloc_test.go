@@ -3,7 +3,6 @@ package codec_test
 import (
 	"context"
 	"log/slog"
-	"runtime"
 	"testing"
 	"time"
 
@@ -42,14 +41,7 @@ func TestManagerLoadHostileValueAllocBound(t *testing.T) {
 		if s, err := m.Load(ctx, id); err != nil || s.ID() != "" {
 			t.Fatalf("%s: Load = ID %q, %v; want a new session in place of the undecodable one", name, s.ID(), err)
 		}
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		for range 3 {
-			_, _ = m.Load(ctx, id)
-		}
-		runtime.ReadMemStats(&after)
-		n := (after.TotalAlloc - before.TotalAlloc) / 3
+		n := codec.AllocBytes(3, func() { _, _ = m.Load(ctx, id) })
 		if limit := 4*uint64(len(rec)) + 64<<10; n > limit {
 			t.Errorf("%s: Manager.Load of a %d-byte record allocates %d bytes, want at most %d", name, len(rec), n, limit)
 		}

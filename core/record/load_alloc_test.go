@@ -3,7 +3,6 @@ package record_test
 import (
 	"context"
 	"log/slog"
-	"runtime"
 	"testing"
 	"time"
 
@@ -43,7 +42,7 @@ func TestManagerLoadAllocBound(t *testing.T) {
 		if s, err := m.Load(ctx, id); err != nil || len(s.Keys()) == 0 {
 			t.Fatalf("%s: Load = %d keys, %v; want the record's", name, len(s.Keys()), err)
 		}
-		n := loadAllocBytes(3, func() { _, _ = m.Load(ctx, id) })
+		n := record.AllocBytes(3, func() { _, _ = m.Load(ctx, id) })
 		t.Logf("%s: %d bytes, %d entries: Manager.Load allocates %d bytes (%.1fx)", name, len(rec), len(r.Entries), n, float64(n)/float64(len(rec)))
 		if limit := 5*uint64(len(rec)) + 64<<10; n > limit {
 			t.Errorf("%s: Manager.Load of a %d-byte record allocates %d bytes, want at most %d", name, len(rec), n, limit)
@@ -64,18 +63,4 @@ func sessionID(t *testing.T, m *core.Manager) string {
 		t.Fatalf("Commit = %q, %v", res.Token, err)
 	}
 	return res.Token
-}
-
-// loadAllocBytes returns the bytes f allocates per call, averaged over
-// runs.
-func loadAllocBytes(runs int, f func()) uint64 {
-	f()
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	for range runs {
-		f()
-	}
-	runtime.ReadMemStats(&after)
-	return (after.TotalAlloc - before.TotalAlloc) / uint64(runs)
 }
