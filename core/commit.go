@@ -45,9 +45,30 @@ type CommitResult struct {
 // made after the body started) saves the changes but returns an error
 // wrapping [ErrHeadersWritten] for what needs headers (Renew, Destroy's
 // cookie, a new session's cookie).
+//
+// Events (see [WithEvents]) are delivered after the session's lock is
+// released, once the store writes they report have succeeded.
 func (m *Manager) Commit(ctx context.Context, s *Session) (CommitResult, error) {
+	res, pending, err := m.commitLocked(ctx, s)
+	for _, e := range pending {
+		m.cfg.events(ctx, e)
+	}
+	return res, err
+}
+
+// commitLocked is Commit under the session's lock; it returns the events
+// to deliver.
+func (m *Manager) commitLocked(ctx context.Context, s *Session) (res CommitResult, pending []Event, err error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer func() {
+		pending, s.pending = s.pending, nil
+		s.mu.Unlock()
+	}()
+	res, err = m.commit(ctx, s)
+	return res, nil, err
+}
+
+func (m *Manager) commit(ctx context.Context, s *Session) (CommitResult, error) {
 	late := s.committed
 	s.committed = true
 	now := m.cfg.clock()
@@ -60,9 +81,12 @@ func (m *Manager) Commit(ctx context.Context, s *Session) (CommitResult, error) 
 			}
 		}
 		existed := s.exists
+		if existed {
+			m.emit(s, Event{Kind: EventDestroyed, Cause: CauseSession, User: s.prevUser, Handle: s.prevHandle, Key: s.key, Time: now})
+		}
 		s.id, s.key, s.exists, s.destroy, s.renew = "", "", false, false, false
-		s.created, s.expiry = 0, 0
-		if !s.hasSetItems() {
+		s.created, s.expiry, s.prevUser, s.prevHandle = 0, 0, "", ""
+		if !s.hasSetItems() && s.user == "" {
 			s.resetChanges()
 			if late {
 				return res, fmt.Errorf("%w: the destroyed session's cookie could not be expired", ErrHeadersWritten)
@@ -115,6 +139,15 @@ func (m *Manager) renew(ctx context.Context, s *Session, now time.Time, res Comm
 		return res, fmt.Errorf("core: renew session %s: %w", logKey(oldKey), ErrSessionGone)
 	}
 	res, err = m.create(ctx, s, now, false, res)
+	if errors.Is(err, ErrSessionGone) {
+		// The store refused to carry the user binding to the new record:
+		// the session was destroyed by DestroyUserSessions or
+		// DestroySession between the take and the insert.
+		m.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "sessionkit: renew of a session its user's sessions were destroyed meanwhile; a new empty session replaces it",
+			slog.String("key", logKey(oldKey)))
+		m.abandon(s, &res)
+		return res, fmt.Errorf("core: renew session %s: %w", logKey(oldKey), ErrSessionGone)
+	}
 	if err != nil {
 		// The old record is gone and the new one was not written: the user
 		// is logged out, which is safer than a second live session.
@@ -131,6 +164,7 @@ func (m *Manager) abandon(s *Session, res *CommitResult) {
 	s.items = s.items[:0]
 	s.id, s.key, s.exists = "", "", false
 	s.created, s.expiry, s.remember = 0, 0, false
+	s.user, s.handle, s.gen = "", "", 0
 	s.resetChanges()
 	m.expireResult(res)
 }
@@ -159,7 +193,7 @@ func (s *Session) resetChanges() {
 	}
 	clear(s.items[n:])
 	s.items = s.items[:n]
-	s.cleared, s.renew, s.rememberCh, s.touched = false, false, false, false
+	s.cleared, s.renew, s.rememberCh, s.touched, s.bindCh = false, false, false, false, false
 }
 
 // create writes s as a new record under a new ID, insert-if-absent.
@@ -189,6 +223,16 @@ func (m *Manager) create(ctx context.Context, s *Session, now time.Time, late bo
 	}
 	if err != nil {
 		return res, fmt.Errorf("core: save new session %s: %w", logKey(key), err)
+	}
+	if m.cfg.events != nil {
+		if s.renew {
+			m.emit(s, Event{Kind: EventRenewed, User: s.user, Handle: s.handle, Key: key, PrevKey: s.key, Time: now})
+		} else {
+			m.emit(s, Event{Kind: EventCreated, User: s.user, Handle: s.handle, Key: key, Time: now})
+		}
+		if s.bindCh && s.user != "" {
+			m.emit(s, Event{Kind: EventBound, User: s.user, Handle: s.handle, Key: key, Time: now})
+		}
 	}
 	s.id, s.key, s.exists, s.expiry = id, key, true, unixNano(expiry)
 	s.resetChanges()
@@ -229,6 +273,9 @@ func (m *Manager) saveDelta(ctx context.Context, s *Session, now time.Time, late
 			err = fmt.Errorf("%w: %w", ErrHeadersWritten, err)
 		}
 		return res, fmt.Errorf("core: save session %s: %w", logKey(s.key), err)
+	}
+	if s.bindCh {
+		m.emit(s, Event{Kind: EventBound, User: s.user, Handle: s.handle, Key: s.key, Time: now})
 	}
 	persist := s.remember || m.cfg.cookie.Persist
 	if exp := unixNano(expiry); newHeader || exp > s.expiry {
@@ -343,6 +390,24 @@ func (m *Manager) encode(s *Session, now time.Time, full bool) (*commitDelta, er
 		}
 		entries = append(entries, record.Entry{Key: it.key})
 		ends = append(ends, len(buf))
+	}
+	// The binding is written with every full record, and by a delta that
+	// changes it or clears the record (Clear keeps the binding).
+	if s.user != "" && (full || s.bindCh || s.cleared) {
+		start := len(buf)
+		var err error
+		buf, err = record.EncodeBinding(buf, record.Binding{User: s.user, Handle: s.handle, Gen: s.gen})
+		if err != nil {
+			return fail(fmt.Errorf("core: session user binding: %w", err))
+		}
+		total += int(entrySize(len(record.BindingKey), len(buf)-start))
+		if total > m.cfg.maxSize {
+			return fail(fmt.Errorf("%w: over the %d-byte limit set by WithMaxSize", ErrTooLarge, m.cfg.maxSize))
+		}
+		entries = append(entries, record.Entry{Key: record.BindingKey})
+		ends = append(ends, len(buf))
+	} else if s.user == "" && s.bindCh && !full {
+		del = append(del, record.BindingKey)
 	}
 	// Checked again with the unchanged entries counted in full; a commit
 	// that sets nothing only shrinks the record and is never refused.

@@ -19,6 +19,17 @@ func newID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// handleLen is the length of a handle: 128 random bits in unpadded
+// base64url.
+const handleLen = 22
+
+// newHandle returns a fresh session handle (see [Session.Handle]).
+func newHandle() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
 // notIDChar is 1 for every byte outside the base64url alphabet.
 var notIDChar = func() (t [256]uint8) {
 	for i := range t {

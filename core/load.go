@@ -63,8 +63,12 @@ func (m *Manager) load(ctx context.Context, token string, s *Session) error {
 	}
 	_, lifetime := m.timeouts(s.remember)
 	if now.UnixNano() >= s.expiry || !now.Before(timeOf(s.created).Add(lifetime)) {
+		if m.cfg.events != nil {
+			m.cfg.events(ctx, Event{Kind: EventExpired, User: s.user, Handle: s.handle, Key: key, Time: now})
+		}
 		clear(s.items)
 		s.items, s.remember, s.created, s.expiry = s.itemsBuf[:0], false, 0, 0
+		s.user, s.handle, s.gen = "", "", 0
 		return nil
 	}
 	s.id, s.key, s.exists = token, key, true
@@ -99,6 +103,15 @@ func (m *Manager) decode(s *Session, data []byte, now time.Time) error {
 	var derr error
 	err = record.Walk(data, func(key, entry []byte) {
 		if derr != nil {
+			return
+		}
+		if string(key) == record.BindingKey {
+			b, err := record.DecodeBinding(entry)
+			if err != nil {
+				derr = err
+				return
+			}
+			s.user, s.handle, s.gen = b.User, b.Handle, b.Gen
 			return
 		}
 		deadline, enc, err := record.DecodeEntry(entry)

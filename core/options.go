@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"math"
@@ -62,6 +63,7 @@ type config struct {
 	errorHandler             func(http.ResponseWriter, *http.Request, error)
 	logger                   *slog.Logger
 	maxSize                  int
+	events                   func(context.Context, Event)
 }
 
 // WithIdleTimeout sets how long a session lives without a request. It

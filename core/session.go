@@ -49,6 +49,20 @@ type Session struct {
 	items []item
 	outer *Session
 
+	// The user binding (see [Session.SetUser]), kept in the record under
+	// [record.BindingKey] rather than among items: Clear keeps it.
+	user   string
+	handle string
+	gen    uint64 // the store's generation of the binding, as loaded
+
+	// prevUser and prevHandle are the binding Destroy dropped, for its
+	// event.
+	prevUser, prevHandle string
+
+	// pending holds the events of a commit until the session's lock is
+	// released; nil unless the manager has [WithEvents].
+	pending []Event
+
 	exists     bool // a record exists under key (loaded, or saved by a commit)
 	carried    bool // the request carried a token (for Vary)
 	remember   bool
@@ -57,6 +71,7 @@ type Session struct {
 	renew      bool
 	destroy    bool
 	touched    bool // modified since the last commit
+	bindCh     bool // SetUser changed the binding: it is written at commit
 	committed  bool // the response's headers were committed
 
 	// itemsBuf backs items for sessions of up to three keys, which covers
@@ -214,11 +229,15 @@ func (s *Session) Renew() {
 func (s *Session) Destroy() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.destroy {
+		s.prevUser, s.prevHandle = s.user, s.handle
+	}
 	s.destroy = true
 	s.renew = false
 	s.items = s.items[:0]
 	s.cleared = true
 	s.remember = false
+	s.user, s.handle, s.gen, s.bindCh = "", "", 0, false
 	s.touched = true
 }
 
@@ -276,6 +295,49 @@ func (s *Session) Expiry() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return timeOf(s.expiry)
+}
+
+// SetUser binds the session to the user with the given ID, or unbinds it
+// when id is "". A bound session is found by [Manager.UserSessions] and
+// destroyed by [Manager.DestroyUserSessions] and [Manager.DestroySession]:
+// bind it at login, together with [Session.Renew]. The binding is saved at
+// commit, survives Renew and Clear, and goes with Destroy and expiry.
+// Binding to another user gives the session a new handle; binding to the
+// user it is bound to already changes nothing. The record keeps id (as
+// [Session.User] returns it): use a stable identifier, not a secret.
+func (s *Session) SetUser(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id == s.user {
+		return
+	}
+	s.user, s.gen, s.handle = id, 0, ""
+	if id != "" {
+		s.handle = newHandle()
+	}
+	s.bindCh = true
+	s.touched = true
+}
+
+// User returns the ID of the user the session is bound to, or "" when it
+// is bound to none.
+func (s *Session) User() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.user
+}
+
+// Handle returns the session's handle: a stable name for it, made when it
+// is bound to a user and kept by Renew, or "" for a session bound to no
+// user. A handle is random and unrelated to the session's ID, so it is
+// safe to render and post back (a "log out this device" button), and
+// useless as a credential: it can name a session to
+// [Manager.DestroySession] only together with the user it belongs to.
+// [SessionInfo.Handle] is the same name.
+func (s *Session) Handle() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.handle
 }
 
 // Modified reports whether the session has changes that the next commit

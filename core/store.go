@@ -137,6 +137,62 @@ type CleanupStore interface {
 	Cleanup(ctx context.Context) (removed int, err error)
 }
 
+// UserStore is the optional capability of a user index: finding and
+// deleting every record bound to a user (see [Session.SetUser]) without
+// scanning the store. [Manager.UserSessions], [Manager.DestroyUserSessions]
+// and [Manager.DestroySession] use it; without it they fall back to a
+// scan with [IterStore], best effort, or report [ErrNotSupported].
+//
+// The index files a record whose binding is b (see [record.Binding],
+// [record.FindBinding], [record.DeltaBinding]) under the user key
+// [record.UserKey](b.User), by its handle b.Handle. Every write keeps it:
+//
+//   - It covers every bound record a client can reach: where a write binds
+//     an existing record (or binds it to another user), the entry is
+//     written before the record, in the same lock or transaction where
+//     there is one. A new record (a create) may be indexed right after it
+//     is written, since its key is known to no client before the write
+//     returns.
+//   - A record written with a binding of Gen 0 is a new binding: the store
+//     stamps a non-zero generation into the record it keeps
+//     ([record.SetGen], [record.SetEntryGen]). A create whose binding has a
+//     non-zero Gen is a Renew carrying the binding to a new key: it is
+//     written only if the index still holds an entry for that user and
+//     handle, which then names the new key; without one the write fails
+//     with an error matching [ErrSessionGone] and leaves no record (write
+//     it in one step with the check, or write it first and delete it when
+//     the entry is gone). [TakeStore.Take] leaves the entry in place.
+//   - An entry is removed after its record is gone (Delete, expiry,
+//     cleanup), or left behind: a stale entry, one whose record is
+//     missing, is skipped on read and may be pruned then.
+//
+// Implementations document what their backend adds to these rules.
+type UserStore interface {
+	Store
+	// UserSessions returns the live records bound to the user whose user
+	// key is userKey, each checked against its binding: an entry whose
+	// record is missing, expired or bound to someone else is skipped. The
+	// order is unspecified. The caller must not modify the data.
+	UserSessions(ctx context.Context, userKey string) ([]UserRecord, error)
+
+	// DeleteUserSessions deletes every live record bound to the user whose
+	// user key is userKey and whose handle match accepts, and returns the
+	// handles of the records it deleted. Once it returns no Load returns
+	// any of them, and no write in flight brings one back: a delta fails
+	// with [ErrSessionGone], and so does a Renew carrying one's binding.
+	// match must not call back into the store.
+	DeleteUserSessions(ctx context.Context, userKey string, match func(handle string) bool) (handles []string, err error)
+}
+
+// UserRecord is one record of a user, as [UserStore.UserSessions] returns
+// it.
+type UserRecord struct {
+	// Key is the record's store key.
+	Key string
+	// Data is the record.
+	Data []byte
+}
+
 // Errors returned by stores and by the capability helpers. Match them with
 // [errors.Is]; they are usually wrapped with more context.
 var (
