@@ -20,7 +20,7 @@ import (
 // a map split into shards with a lock each. It implements every optional
 // capability: [core.DeltaStore], [core.TakeStore], [core.TouchStore],
 // [core.TTLStore], [core.IterStore], [core.CountStore], [core.ClearStore],
-// [core.CleanupStore] and [io.Closer].
+// [core.CleanupStore], [core.UserStore] and [io.Closer].
 //
 // Records never leave the process: they are lost on restart and not shared
 // between instances of an app, so the memory store suits development,
@@ -48,6 +48,8 @@ type Store struct {
 
 	n       atomic.Int64 // entries held, live or not yet swept
 	evictMu sync.Mutex   // one eviction at a time
+
+	idx userIndex
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -182,6 +184,7 @@ func New(opts ...Option) *Store {
 	for i := range s.shards {
 		s.shards[i].m = make(map[string]memEntry)
 	}
+	s.idx.m = make(map[string]map[string]indexEntry)
 	if c.interval > 0 {
 		go s.sweep(c.interval)
 	} else {
@@ -200,6 +203,7 @@ var (
 	_ core.CountStore   = (*Store)(nil)
 	_ core.ClearStore   = (*Store)(nil)
 	_ core.CleanupStore = (*Store)(nil)
+	_ core.UserStore    = (*Store)(nil)
 )
 
 func (s *Store) sweep(every time.Duration) {
@@ -296,21 +300,51 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.T
 		s.remove(key)
 		return nil
 	}
-	s.put(key, memEntry{data: bytes.Clone(data), expiry: exp})
+	data = bytes.Clone(data)
+	b, bound, err := record.FindBinding(data)
+	if err != nil {
+		return fmt.Errorf("memstore: save: %w", err)
+	}
+	if !bound {
+		if old, existed := s.put(key, memEntry{data: data, expiry: exp}); existed {
+			s.unindex(key, old.data)
+		}
+		return nil
+	}
+	s.idx.mu.Lock()
+	sh := s.shard(key)
+	sh.mu.Lock()
+	old, existed := sh.m[key]
+	create := !existed || !old.live(s.now().UnixNano())
+	err = s.idx.bind(key, data, b, create, old.data)
+	if err == nil {
+		sh.m[key] = memEntry{data: data, expiry: exp}
+	}
+	sh.mu.Unlock()
+	s.idx.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("memstore: save: %w", err)
+	}
+	if !existed {
+		s.grew()
+	}
 	return nil
 }
 
-// put stores e under key and evicts records when the store grew past its
-// bound.
-func (s *Store) put(key string, e memEntry) {
+
+
+// put stores e under key, returns the entry it replaced, and evicts
+// records when the store grew past its bound.
+func (s *Store) put(key string, e memEntry) (memEntry, bool) {
 	sh := s.shard(key)
 	sh.mu.Lock()
-	_, existed := sh.m[key]
+	old, existed := sh.m[key]
 	sh.m[key] = e
 	sh.mu.Unlock()
 	if !existed {
 		s.grew()
 	}
+	return old, existed
 }
 
 // grew accounts for a new key and evicts when the store is over its bound.
@@ -323,12 +357,25 @@ func (s *Store) grew() {
 func (s *Store) remove(key string) {
 	sh := s.shard(key)
 	sh.mu.Lock()
-	_, existed := sh.m[key]
+	e, existed := sh.m[key]
 	delete(sh.m, key)
 	sh.mu.Unlock()
 	if existed {
 		s.n.Add(-1)
+		s.unindex(key, e.data)
 	}
+}
+
+// unindex removes the index entry of the deleted record data under key,
+// after the record: the index never misses a live bound record.
+func (s *Store) unindex(key string, data []byte) {
+	b, bound, _ := record.FindBinding(data)
+	if !bound {
+		return
+	}
+	s.idx.mu.Lock()
+	defer s.idx.mu.Unlock()
+	s.idx.drop(record.UserKey(b.User), b.Handle, key)
 }
 
 // Delete removes the record under key; deleting a missing key is a no-op.
@@ -356,8 +403,17 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	s.n.Add(-1)
-	if !e.live(s.now().UnixNano()) {
+	now := s.now().UnixNano()
+	if !e.live(now) {
+		s.unindex(key, e.data)
 		return nil, false, nil
+	}
+	// The index entry stays, marked, for the Renew that carries the
+	// binding to a new key (see core.UserStore).
+	if b, bound, _ := record.FindBinding(e.data); bound {
+		s.idx.mu.Lock()
+		s.idx.markTaken(record.UserKey(b.User), b.Handle, key, now)
+		s.idx.mu.Unlock()
 	}
 	return e.data, true, nil
 }
@@ -368,6 +424,34 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) erro
 	if err := s.begin(ctx, "save delta"); err != nil {
 		return err
 	}
+	b, bound, changed, err := record.DeltaBinding(d)
+	if err != nil {
+		return fmt.Errorf("memstore: save delta: %w", err)
+	}
+	// A delta that changes a binding holds the index lock around the
+	// record's, so that the two change together; a new unbound session
+	// (the usual create) and a delta that leaves the binding alone do not
+	// touch the index.
+	indexed := changed && (bound || !d.Create)
+	if indexed {
+		s.idx.mu.Lock()
+	}
+	existed, err := s.saveDelta(key, d, b, bound, indexed)
+	if indexed {
+		s.idx.mu.Unlock()
+	}
+	if err != nil {
+		return fmt.Errorf("memstore: save delta: %w", err)
+	}
+	if !existed {
+		s.grew()
+	}
+	return nil
+}
+
+// saveDelta is SaveDelta under the shard lock (and the index lock when
+// indexed); it reports whether the key held a record before.
+func (s *Store) saveDelta(key string, d *record.Delta, b record.Binding, bound, indexed bool) (existed bool, err error) {
 	now := s.now()
 	sh := s.shard(key)
 	sh.mu.Lock()
@@ -377,25 +461,33 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) erro
 	if err == nil {
 		err = s.tooLarge(len(data))
 	}
+	if err == nil && indexed {
+		if bound {
+			err = s.idx.bind(key, data, b, d.Create, old.data)
+		} else {
+			if ob, found, _ := record.FindBinding(old.data); found {
+				s.idx.drop(record.UserKey(ob.User), ob.Handle, key)
+			}
+		}
+	}
 	if err != nil {
 		sh.mu.Unlock()
-		return fmt.Errorf("memstore: save delta: %w", err)
+		return existed, err
 	}
 	exp := expiry.UnixNano()
 	if exp <= now.UnixNano() {
+		// An already expired result deletes the record; its index entry
+		// goes when the sweep finds it taken, or with the record's user.
 		delete(sh.m, key)
 		sh.mu.Unlock()
 		if existed {
 			s.n.Add(-1)
 		}
-		return nil
+		return true, nil
 	}
 	sh.m[key] = memEntry{data: data, expiry: exp}
 	sh.mu.Unlock()
-	if !existed {
-		s.grew()
-	}
-	return nil
+	return existed, nil
 }
 
 // Touch moves the deadline of the record under key to expiry, in the store
@@ -506,6 +598,9 @@ func (s *Store) Clear(ctx context.Context) error {
 		sh.mu.Unlock()
 		s.n.Add(-int64(n))
 	}
+	s.idx.mu.Lock()
+	s.idx.m = make(map[string]map[string]indexEntry)
+	s.idx.mu.Unlock()
 	return nil
 }
 
@@ -523,16 +618,24 @@ func (s *Store) removeExpired(now int64) int {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		n := 0
+		var gone []memItem
 		for k, e := range sh.m {
 			if !e.live(now) {
 				delete(sh.m, k)
+				gone = append(gone, memItem{k, e.data})
 				n++
 			}
 		}
 		sh.mu.Unlock()
 		s.n.Add(-int64(n))
 		removed += n
+		for _, it := range gone {
+			s.unindex(it.key, it.data)
+		}
 	}
+	s.idx.mu.Lock()
+	s.idx.pruneTaken(now)
+	s.idx.mu.Unlock()
 	return removed
 }
 
@@ -579,6 +682,7 @@ func (s *Store) evict() {
 		sh.mu.Unlock()
 		if ok && e.expiry == v.expiry {
 			s.n.Add(-1)
+			s.unindex(v.key, e.data)
 		}
 	}
 }

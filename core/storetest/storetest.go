@@ -61,6 +61,10 @@ var cases = []struct {
 	{"LoadedDataStable", testLoadedDataStable},
 	{"Large", testLarge},
 	{"SaveRefusesNonRecords", testSaveRefusesNonRecords},
+	{"UserIndex", testUserIndex},
+	{"UserBindExisting", testUserBindExisting},
+	{"UserRenew", testUserRenew},
+	{"UserRenewRacesDestroy", testUserRenewRacesDestroy},
 }
 
 // wantRecord fails t unless s holds a live record under key equal to want
