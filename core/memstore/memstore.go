@@ -331,8 +331,6 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.T
 	return nil
 }
 
-
-
 // put stores e under key, returns the entry it replaced, and evicts
 // records when the store grew past its bound.
 func (s *Store) put(key string, e memEntry) (memEntry, bool) {
