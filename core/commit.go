@@ -225,7 +225,7 @@ func (m *Manager) create(ctx context.Context, s *Session, now time.Time, late bo
 		return res, fmt.Errorf("core: save new session %s: %w", logKey(key), err)
 	}
 	if m.cfg.events != nil {
-		if s.renew {
+		if s.renew && s.exists {
 			m.emit(s, Event{Kind: EventRenewed, User: s.user, Handle: s.handle, Key: key, PrevKey: s.key, Time: now})
 		} else {
 			m.emit(s, Event{Kind: EventCreated, User: s.user, Handle: s.handle, Key: key, Time: now})

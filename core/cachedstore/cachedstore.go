@@ -447,7 +447,11 @@ func (c *Store) Save(ctx context.Context, key string, data []byte, expiry time.T
 	var e *cacheEntry
 	// A record whose header disagrees with expiry is not kept: the backing
 	// store may report either.
-	if exp, xerr := record.Expiry(data); err == nil && xerr == nil && exp.Equal(expiry) {
+	// Nor is a new binding, whose generation the backing store stamps
+	// (see core.UserStore).
+	b, bound, berr := record.FindBinding(data)
+	newBinding := berr != nil || (bound && b.Gen == 0)
+	if exp, xerr := record.Expiry(data); err == nil && xerr == nil && exp.Equal(expiry) && !newBinding {
 		e = c.newEntry(key, bytes.Clone(data), w.start)
 	}
 	c.endWrite(w, func(*cacheEntry) *cacheEntry { return e })
@@ -466,7 +470,12 @@ func (c *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) erro
 	w := c.beginWrite(key)
 	err := c.backingSaveDelta(ctx, key, d)
 	var patch func(*cacheEntry) *cacheEntry
-	if err == nil {
+	// A delta that binds the record to a user is not applied to the cached
+	// copy: the backing store stamps the binding's generation (see
+	// core.UserStore), which the copy would lack, so the next Load reads
+	// the record as stored.
+	_, bound, changed, berr := record.DeltaBinding(d)
+	if err == nil && !(berr == nil && changed && bound) {
 		// The backing store now holds the delta applied to what it had.
 		// Applied to the cached copy it gives the same record unless
 		// another process wrote in between, which the copy may miss for
