@@ -39,6 +39,7 @@ var (
 	_ core.CountStore   = (*ownedStore)(nil)
 	_ core.ClearStore   = (*ownedStore)(nil)
 	_ core.CleanupStore = (*ownedStore)(nil)
+	_ core.UserStore    = (*ownedStore)(nil)
 	_ io.Closer         = (*ownedStore)(nil)
 )
 
@@ -100,6 +101,26 @@ func (s *ownedStore) Take(ctx context.Context, key string) ([]byte, bool, error)
 		return ts.Take(ctx, key)
 	}
 	return nil, false, s.unsupported(ctx, "take")
+}
+
+func (s *ownedStore) UserSessions(ctx context.Context, userKey string) ([]core.UserRecord, error) {
+	if us, ok := s.inner.(core.UserStore); ok {
+		if err := s.check(ctx, "user sessions"); err != nil {
+			return nil, err
+		}
+		return us.UserSessions(ctx, userKey)
+	}
+	return nil, s.unsupported(ctx, "user sessions")
+}
+
+func (s *ownedStore) DeleteUserSessions(ctx context.Context, userKey string, match func(handle string) bool) ([]string, error) {
+	if us, ok := s.inner.(core.UserStore); ok {
+		if err := s.check(ctx, "delete user sessions"); err != nil {
+			return nil, err
+		}
+		return us.DeleteUserSessions(ctx, userKey, match)
+	}
+	return nil, s.unsupported(ctx, "delete user sessions")
 }
 
 func (s *ownedStore) Touch(ctx context.Context, key string, expiry time.Time) error {

@@ -84,6 +84,14 @@ func TestOwnedStoreUnsupported(t *testing.T) {
 		"Count":   func(ctx context.Context) error { _, err := s.Count(ctx); return err },
 		"Clear":   func(ctx context.Context) error { return s.Clear(ctx) },
 		"Cleanup": func(ctx context.Context) error { _, err := s.Cleanup(ctx); return err },
+		"UserSessions": func(ctx context.Context) error {
+			_, err := s.UserSessions(ctx, "u")
+			return err
+		},
+		"DeleteUserSessions": func(ctx context.Context) error {
+			_, err := s.DeleteUserSessions(ctx, "u", func(string) bool { return true })
+			return err
+		},
 	}
 	canceled, cancel := context.WithCancel(t.Context())
 	cancel()
