@@ -13,7 +13,7 @@ import (
 
 // FaultStore wraps a store, counts the writes that reach it and can be told
 // to fail or to slow down. It keeps the wrapped store's capabilities: its
-// SaveDelta, Touch and Take call the wrapped store's, or report
+// SaveDelta, Touch, Take, Iterate and user index call the wrapped store's, or report
 // [core.ErrNotSupported] when it has none, so that the manager falls back
 // to the three basic methods (through the FaultStore) as it would for the
 // wrapped store itself.
@@ -33,6 +33,9 @@ type FaultStore struct {
 var (
 	_ core.DeltaStore = (*FaultStore)(nil)
 	_ core.TouchStore = (*FaultStore)(nil)
+	_ core.TakeStore  = (*FaultStore)(nil)
+	_ core.IterStore  = (*FaultStore)(nil)
+	_ core.UserStore  = (*FaultStore)(nil)
 )
 
 // NewFaultStore wraps inner.
@@ -135,4 +138,37 @@ func (f *FaultStore) Take(ctx context.Context, key string) ([]byte, bool, error)
 		return ts.Take(ctx, key)
 	}
 	return nil, false, fmt.Errorf("sessiontest: FaultStore: inner store %T: take: %w", f.inner, core.ErrNotSupported)
+}
+
+// Iterate calls the wrapped store's Iterate (a load, for the faults).
+func (f *FaultStore) Iterate(ctx context.Context, fn func(key string, data []byte) bool) error {
+	if err := f.before(ctx, false); err != nil {
+		return err
+	}
+	if is, ok := f.inner.(core.IterStore); ok {
+		return is.Iterate(ctx, fn)
+	}
+	return fmt.Errorf("sessiontest: FaultStore: inner store %T: iterate: %w", f.inner, core.ErrNotSupported)
+}
+
+// UserSessions calls the wrapped store's (a load, for the faults).
+func (f *FaultStore) UserSessions(ctx context.Context, userKey string) ([]core.UserRecord, error) {
+	if err := f.before(ctx, false); err != nil {
+		return nil, err
+	}
+	if us, ok := f.inner.(core.UserStore); ok {
+		return us.UserSessions(ctx, userKey)
+	}
+	return nil, fmt.Errorf("sessiontest: FaultStore: inner store %T: user sessions: %w", f.inner, core.ErrNotSupported)
+}
+
+// DeleteUserSessions calls the wrapped store's (a write, for the faults).
+func (f *FaultStore) DeleteUserSessions(ctx context.Context, userKey string, match func(handle string) bool) ([]string, error) {
+	if err := f.before(ctx, true); err != nil {
+		return nil, err
+	}
+	if us, ok := f.inner.(core.UserStore); ok {
+		return us.DeleteUserSessions(ctx, userKey, match)
+	}
+	return nil, fmt.Errorf("sessiontest: FaultStore: inner store %T: delete user sessions: %w", f.inner, core.ErrNotSupported)
 }

@@ -38,7 +38,7 @@ func setup(t *testing.T, h Harness, newStore func(t *testing.T) core.Store, opts
 		core.WithLogger(slog.New(slog.DiscardHandler)),
 	}, opts...)
 	m := core.NewManager(st, opts...)
-	return &env{t: t, store: st, clock: clk, m: m, url: h.Serve(t, m, Routes())}
+	return &env{t: t, store: st, clock: clk, m: m, url: h.Serve(t, m, append(Routes(), userRoutes(m)...))}
 }
 
 // live reports whether the store holds a live record for the session ID.
@@ -565,6 +565,7 @@ func Run(t *testing.T, h Harness, newStore func(t *testing.T) core.Store) {
 	})
 
 	runBadInput(t, h, newStore)
+	runUsers(t, h, newStore)
 	runSecurity(t, h, newStore)
 	runLimits(t, h, newStore)
 }
