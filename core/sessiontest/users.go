@@ -2,7 +2,7 @@ package sessiontest
 
 import (
 	"errors"
-		"net/http"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
