@@ -41,7 +41,8 @@ func (m *Manager) Iterate(ctx context.Context, fn func(key string, s *Session) b
 }
 
 // DeleteKey deletes the session stored under key, as given by
-// [Manager.Iterate] or [StoreKey]: for logging a user out everywhere.
+// [Manager.Iterate] or [StoreKey]. To log a user out everywhere, bind
+// sessions with [Session.SetUser] and use [Manager.DestroyUserSessions].
 func (m *Manager) DeleteKey(ctx context.Context, key string) error {
 	return m.store.Delete(ctx, key)
 }

@@ -43,16 +43,44 @@
 // also judges a record's expiry by its own clock, and never returns one
 // whose deadline passed).
 //
+// # Users and devices
+//
+// [Session.SetUser] binds a session to a user at login (together with
+// [Session.Renew]); the binding survives Renew and Clear and goes with
+// Destroy and expiry. Each bound session has a [Session.Handle], a stable
+// name that is safe to render and useless as a credential.
+// [Manager.UserSessions] lists a user's live sessions (an "active devices"
+// page), [Manager.DestroyUserSessions] logs a user out everywhere or on
+// every other device, and [Manager.DestroySession] revokes one device:
+//
+//	s.SetUser(userID) // at login
+//	s.Renew()
+//	...
+//	n, err := m.DestroyUserSessions(ctx, userID, s.Handle()) // log out other devices
+//
+// Once DestroyUserSessions returns, no request can read a destroyed
+// session's data, and a request in flight on one cannot bring it back.
+// Stores keep a user index for this ([UserStore]; every store of this
+// project has one, and each store's doc says what its backend adds); a
+// store without one gets a scan with [IterStore].
+//
+// # Events
+//
+// [WithEvents] reports sessions created, renewed, destroyed (by the
+// session, a user-wide destroy or a device revoke), bound to a user and,
+// best effort, expired, synchronously after the store write succeeded.
+//
 // # Stores
 //
 // [Store] is the three-method contract a backend implements; the optional
 // capabilities ([DeltaStore], [TakeStore], [TouchStore], [TTLStore],
-// [IterStore], [CountStore], [ClearStore], [CleanupStore], io.Closer) are
+// [IterStore], [CountStore], [ClearStore], [CleanupStore], [UserStore],
+// io.Closer) are
 // found by type assertion, and the manager falls back to the three methods
 // where one is missing (best effort: see [Store]). Core names no concrete
 // store. The local stores are packages of this module: core/memstore,
 // core/filestore and core/cachedstore (a cache in front of any store);
-// SQLite, Redis and Memcache stores are modules of their own, and the
+// SQLite, PostgreSQL, MySQL, Redis and Memcache stores are modules of their own, and the
 // stores module opens any of them from a configuration or a URL. Store
 // authors find the record layout and the delta rules in core/record and
 // check their store with the conformance kit core/storetest.

@@ -85,7 +85,8 @@ type Event struct {
 	// bound to no user.
 	Handle string
 	// Key is the session's store key ([StoreKey]); after a Renew, the new
-	// one.
+	// one. It is empty for the sessions [Manager.DestroyUserSessions] and
+	// [Manager.DestroySession] destroy: a user index knows them by handle.
 	Key string
 	// PrevKey is the store key before a Renew; set for EventRenewed only.
 	PrevKey string

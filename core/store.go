@@ -19,9 +19,11 @@ import (
 // three methods core merges concurrent changes best-effort (load, merge,
 // save), and Renew takes the old record best-effort too (load, then
 // delete): two concurrent Renews of one session may then both succeed and
-// leave two live sessions. Backends that can do better implement the
-// optional capabilities below ([DeltaStore], [TakeStore], [TouchStore],
-// [TTLStore], [IterStore], [CountStore], [ClearStore], [CleanupStore] and
+// leave two live sessions; and with no user index, log out everywhere is
+// a scan (with [IterStore]) that a session bound meanwhile may escape.
+// Backends that can do better implement the optional capabilities below
+// ([DeltaStore], [TakeStore], [TouchStore], [TTLStore], [IterStore],
+// [CountStore], [ClearStore], [CleanupStore], [UserStore] and
 // [io.Closer]); core discovers them by type assertion.
 //
 // Implementations must be safe for concurrent use by multiple goroutines.

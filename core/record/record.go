@@ -10,6 +10,10 @@
 // hash) and rebuilds them with [Append]; either way Load returns what Save
 // was given, and every read of the header bytes goes through this package.
 //
+// A session bound to a user keeps its binding as an entry of its own,
+// under the reserved key [BindingKey] (see [Binding]); stores with a user
+// index read it with [FindBinding] and [DeltaBinding].
+//
 // Every function here accepts hostile bytes: what is not a record is an
 // error matching [ErrCorrupt], never a panic.
 package record
