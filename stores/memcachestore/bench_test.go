@@ -77,3 +77,33 @@ func BenchmarkSaveDelta(b *testing.B) {
 	b.StopTimer()
 	reportRoundTrips(b, addr, before)
 }
+
+// BenchmarkLoadBound loads a session bound to a user: the second round
+// trip, the get of the user's item, is the price of checking it against
+// an index memcached may evict.
+func BenchmarkLoadBound(b *testing.B) {
+	s, _ := newTestStore(b)
+	ctx := b.Context()
+	exp := time.Now().Add(time.Hour)
+	key := fmt.Sprintf("%064x", 3)
+	var kv []record.Entry
+	for i := range 10 {
+		kv = append(kv, entry(fmt.Sprintf("key%d", i), fmt.Sprintf("value number %d", i)))
+	}
+	kv = append(kv, bindingEntry(b, "alice", "handle-of-the-bench", 0))
+	d := &record.Delta{Create: true, Header: record.NewHeader(false, time.Now(), exp), Expiry: exp, Set: kv}
+	if err := s.SaveDelta(ctx, key, d); err != nil {
+		b.Fatal(err)
+	}
+	addr := memcacheAddr(b)
+	before := serverStats(b, addr)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, found, err := s.Load(ctx, key); err != nil || !found {
+			b.Fatalf("Load = %v, %v", found, err)
+		}
+	}
+	b.StopTimer()
+	reportRoundTrips(b, addr, before)
+}

@@ -1,6 +1,7 @@
 package memcachestore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,9 +29,10 @@ const maxRelative = 30 * 24 * 60 * 60
 
 // Store is a [core.Store] backed by memcached through a gomemcache client.
 // It implements [core.DeltaStore], [core.TakeStore] and [core.TouchStore]
-// with gets and CAS, [core.TTLStore] from the record header, and
-// [io.Closer]; the iteration capabilities report [core.ErrNotSupported]
-// (see the package doc).
+// with gets and CAS, [core.TTLStore] from the record header,
+// [core.UserStore] with a per-user item and generation (see the package
+// doc, "Users"), and [io.Closer]; the iteration capabilities report
+// [core.ErrNotSupported].
 //
 // A Store is safe for concurrent use by multiple goroutines.
 type Store struct {
@@ -38,6 +40,7 @@ type Store struct {
 	prefix     string
 	maxRetries int
 	maxSize    int
+	pruneGrace time.Duration
 	closed     atomic.Bool
 }
 
@@ -66,7 +69,7 @@ func New(client *memcache.Client, opts ...Option) (*Store, error) {
 			return nil, err
 		}
 	}
-	return &Store{client: client, prefix: c.prefix, maxRetries: c.maxRetries, maxSize: c.maxSize}, nil
+	return &Store{client: client, prefix: c.prefix, maxRetries: c.maxRetries, maxSize: c.maxSize, pruneGrace: defaultPruneGrace}, nil
 }
 
 // ready reports why a call must not reach the server: the store is closed
@@ -96,8 +99,12 @@ func (s *Store) get(op, ik string) (*memcache.Item, error) {
 }
 
 // Load returns the record under key. A missing or expired record is
-// found == false with a nil error; an unreachable server is an error. The
-// returned slice is the caller's. One round trip (get).
+// found == false with a nil error; an unreachable server is an error. A
+// record bound to a user is returned only while it is valid (its user's
+// item lists it and holds its generation, see the package doc), which
+// costs a second round trip (get of the user's item); an invalid one is
+// found == false. The returned slice is the caller's. One round trip
+// (get) for an unbound record.
 func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := s.ready(ctx, "load"); err != nil {
 		return nil, false, err
@@ -109,13 +116,20 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	if !record.Live(it.Value, time.Now()) {
 		return nil, false, nil
 	}
+	if ok, err := s.checkBound("load", it.Value, key); err != nil || !ok {
+		return nil, false, err
+	}
 	return it.Value, true, nil
 }
 
 // Save stores data under key until expiry, replacing any previous record.
 // Data larger than the store's item size limit is an error matching
 // [core.ErrTooLarge]; bytes that are not a record are refused with an error
-// matching [core.ErrCorrupt]. One round trip (set).
+// matching [core.ErrCorrupt]. One round trip (set). Data bound to a user
+// by a new binding (generation 0) first gets its entry in the user's item
+// (gets, then cas or add) and is stored stamped with the item's
+// generation; Save reads no previous record, so the entry of a binding it
+// replaces is left behind, to be pruned on read.
 func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := s.ready(ctx, "save"); err != nil {
 		return err
@@ -125,6 +139,20 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.T
 	}
 	if err := record.Check(data); err != nil {
 		return fmt.Errorf("memcachestore: save: %w", err)
+	}
+	b, bound, err := record.FindBinding(data)
+	if err != nil {
+		return fmt.Errorf("memcachestore: save: %w", err)
+	}
+	if bound && b.Gen == 0 {
+		gen, err := s.ensureEntry(ctx, "save", record.UserKey(b.User), b.Handle, key)
+		if err != nil {
+			return err
+		}
+		data = bytes.Clone(data)
+		if _, err := record.SetGen(data, gen); err != nil {
+			return fmt.Errorf("memcachestore: save: %w", err)
+		}
 	}
 	it := &memcache.Item{Key: s.itemKey(key), Value: data, Expiration: expiration(expiry, time.Now())}
 	if err := s.retryStale(func() error { return s.client.Set(it) }); err != nil {
@@ -150,11 +178,22 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // rules, atomically: it reads the item with gets and writes it back with
 // cas (or add when there is no item), and starts over when another writer
 // got in between, at most the configured number of times. Two round trips
-// when uncontended.
+// when uncontended and d leaves the user binding alone. A delta that
+// changes the binding does the user index's work (see the package doc,
+// "Users"): a new binding adds its entry to the user's item before the
+// record is written (two more), a create carrying a binding (Renew)
+// repoints the entry first or fails with an error matching
+// [core.ErrSessionGone] (two more), and unbinding or rebinding checks
+// that the record is still valid first (one more) and drops the old
+// entry after the write (two more).
 func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
 	const op = "save delta"
 	if err := s.ready(ctx, op); err != nil {
 		return err
+	}
+	_, _, bindingChanged, err := record.DeltaBinding(d)
+	if err != nil {
+		return fmt.Errorf("memcachestore: %s: %w", op, err)
 	}
 	ik := s.itemKey(key)
 	for attempt := 0; ; attempt++ {
@@ -179,6 +218,12 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) erro
 		if err := s.checkSize(op, len(data)); err != nil {
 			return err
 		}
+		var after func()
+		if bindingChanged {
+			if after, err = s.bindRecord(ctx, op, key, old, data, d.Create); err != nil {
+				return err
+			}
+		}
 		if err := s.ready(ctx, op); err != nil {
 			return err
 		}
@@ -192,6 +237,9 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) erro
 			err = s.retryStale(func() error { return s.client.CompareAndSwap(it) })
 		}
 		if err == nil {
+			if after != nil {
+				after()
+			}
 			return nil
 		}
 		if !lostRace(err) {
@@ -222,7 +270,10 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) erro
 // absent. A missing, expired or corrupt record is found == false and is
 // left for memcached to drop. One round trip (gets) for a missing record,
 // two (gets, cas) to take one when uncontended; CAS conflicts are retried
-// as SaveDelta's are and end with [ErrContention].
+// as SaveDelta's are and end with [ErrContention]. A record bound to a
+// user is taken only while it is valid, as Load checks it (one more round
+// trip); an invalid one is found == false and left in place. Take leaves
+// the record's entry in the user's item, for the Renew that repoints it.
 func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 	const op = "take"
 	if err := s.ready(ctx, op); err != nil {
@@ -241,6 +292,9 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 		}
 		if it == nil || !record.Live(it.Value, time.Now()) {
 			return nil, false, nil
+		}
+		if ok, err := s.checkBound(op, it.Value, key); err != nil || !ok {
+			return nil, false, err
 		}
 		if err := s.ready(ctx, op); err != nil {
 			return nil, false, err
