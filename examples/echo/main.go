@@ -1,6 +1,8 @@
 // Command echo is the sessionkit demo app on Echo: a login form with
 // remember-me and CSRF protection, a page that counts visits, flash
-// messages, a one-time code that expires through a per-key TTL, and logout.
+// messages, a one-time code that expires through a per-key TTL, logout, and
+// "Your devices": the sessions of the user, "log out other devices" and a
+// per-device revoke.
 //
 //	go run ./examples/echo                                 # SQLite in ./data/sessions.db
 //	go run ./examples/echo -store redis://127.0.0.1:6379   # or SESSION_STORE=...
@@ -57,6 +59,7 @@ func logErrors(a *demo.App, next echo.HTTPErrorHandler) echo.HTTPErrorHandler {
 
 func request(c echo.Context) demo.Request {
 	return demo.Request{
+		Context: c.Request().Context(),
 		Session: echosession.Get(c),
 		Form:    c.Request().PostFormValue, // the body only; FormValue would read the URL
 		Cookie: func(name string) string {

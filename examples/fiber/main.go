@@ -1,6 +1,8 @@
 // Command fiber is the sessionkit demo app on Fiber: a login form with
 // remember-me and CSRF protection, a page that counts visits, flash
-// messages, a one-time code that expires through a per-key TTL, and logout.
+// messages, a one-time code that expires through a per-key TTL, logout, and
+// "Your devices": the sessions of the user, "log out other devices" and a
+// per-device revoke.
 //
 //	go run ./examples/fiber                                # SQLite in ./data/sessions.db
 //	go run ./examples/fiber -store redis://127.0.0.1:6379  # or SESSION_STORE=...
@@ -72,6 +74,7 @@ func logErrors(a *demo.App, next fiber.ErrorHandler) fiber.ErrorHandler {
 // are reused after the request.
 func request(c *fiber.Ctx) demo.Request {
 	return demo.Request{
+		Context: c.UserContext(),
 		Session: fibersession.Get(c),
 		Form:    func(k string) string { return string(c.Request().PostArgs().Peek(k)) }, // the body only
 		Cookie:  func(name string) string { return strings.Clone(c.Cookies(name)) },

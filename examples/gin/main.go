@@ -1,6 +1,8 @@
 // Command gin is the sessionkit demo app on Gin: a login form with
 // remember-me and CSRF protection, a page that counts visits, flash
-// messages, a one-time code that expires through a per-key TTL, and logout.
+// messages, a one-time code that expires through a per-key TTL, logout, and
+// "Your devices": the sessions of the user, "log out other devices" and a
+// per-device revoke.
 //
 //	go run ./examples/gin                                  # SQLite in ./data/sessions.db
 //	go run ./examples/gin -store redis://127.0.0.1:6379    # or SESSION_STORE=...
@@ -53,6 +55,7 @@ func logErrors(a *demo.App) gin.HandlerFunc {
 
 func request(c *gin.Context) demo.Request {
 	return demo.Request{
+		Context: c.Request.Context(),
 		Session: ginsession.Get(c),
 		Form:    c.PostForm, // the body only; c.Query would read the URL
 		Cookie: func(name string) string {

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"errors"
@@ -35,8 +36,8 @@ type Config struct {
 	// CSRFKey signs the CSRF cookies, at least 32 bytes; every instance
 	// of an app needs the same one. Nil means a random key per process.
 	CSRFKey []byte
-	// Logger gets the store failures; the manager logs to it too.
-	// Default: slog.Default().
+	// Logger gets the store failures and the session events (see
+	// [App.LogEvent]); the manager logs to it too. Default: slog.Default().
 	Logger *slog.Logger
 }
 
@@ -72,22 +73,27 @@ func New(cfg Config, opts ...core.Option) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts = append(opts, core.WithRememberTimeout(cfg.Remember), core.WithLogger(cfg.Logger))
-	if cfg.Secure {
-		opts = append(opts, core.WithCookie(core.Cookie{Name: "__Host-" + core.DefaultCookieName, Path: "/", Secure: true}))
-	}
-	return &App{
-		Manager:   core.NewManager(cfg.Store, opts...),
+	a := &App{
 		framework: cfg.Framework,
 		remember:  cfg.Remember,
 		otpTTL:    cfg.OTPTTL,
 		csrf:      csrf,
 		log:       cfg.Logger,
-	}, nil
+	}
+	opts = append(opts, core.WithRememberTimeout(cfg.Remember), core.WithLogger(cfg.Logger), core.WithEvents(a.LogEvent))
+	if cfg.Secure {
+		opts = append(opts, core.WithCookie(core.Cookie{Name: "__Host-" + core.DefaultCookieName, Path: "/", Secure: true}))
+	}
+	a.Manager = core.NewManager(cfg.Store, opts...)
+	return a, nil
 }
 
 // Request is what a handler reads of a request.
 type Request struct {
+	// Context is the request's context, for the calls to the manager
+	// that reach the store outside the session (the devices page);
+	// nil means context.Background().
+	Context context.Context
 	Session *core.Session
 	// Form returns a field of the request body (never of the query
 	// string: a token in a URL leaks through logs and Referer headers).
@@ -121,6 +127,9 @@ func (a *App) Routes() []Route {
 		{http.MethodGet, "/code", a.code},
 		{http.MethodPost, "/code", a.newCode},
 		{http.MethodPost, "/logout", a.logout},
+		{http.MethodGet, "/devices", a.devices},
+		{http.MethodPost, "/devices/logout-others", a.logoutOthers},
+		{http.MethodPost, "/devices/revoke", a.revoke},
 	}
 }
 
@@ -132,9 +141,9 @@ func (a *App) LogError(err error) {
 	a.log.Error("demo: request failed", slog.String("error", err.Error()))
 }
 
-// Session keys.
+// Session keys. Who is logged in is not among them: it is the session's
+// binding, [core.Session.User], which "Your devices" lists and revokes.
 const (
-	keyUser   = "user"
 	keyVisits = "visits"
 	keyCSRF   = "csrf"
 	keyCode   = "code"
@@ -143,8 +152,8 @@ const (
 // home greets a logged-in user and counts the visits; others go to /login.
 func (a *App) home(r Request) Result {
 	s := r.Session
-	user, ok := core.GetAs[string](s, keyUser)
-	if !ok {
+	user := s.User()
+	if user == "" {
 		return Result{Redirect: "/login"}
 	}
 	visits, _ := core.GetAs[int](s, keyVisits)
@@ -154,7 +163,7 @@ func (a *App) home(r Request) Result {
 }
 
 func (a *App) loginForm(r Request) Result {
-	if _, ok := core.GetAs[string](r.Session, keyUser); ok {
+	if r.Session.User() != "" {
 		return Result{Redirect: "/"}
 	}
 	return a.page(r, http.StatusOK, "login", data{})
@@ -171,8 +180,10 @@ func (a *App) login(r Request) Result {
 	}
 	s := r.Session
 	s.Renew() // a new session ID at login defeats session fixation
+	// The binding is the login: the user's devices page finds the session
+	// by it, and "log out other devices" destroys it.
+	s.SetUser(user)
 	s.SetRemember(r.Form("remember") == "on")
-	s.Set(keyUser, user)
 	// From now on the session holds the CSRF token, a new one for the new
 	// privileges; the anonymous cookie has done its job.
 	s.Set(keyCSRF, rand.Text())
@@ -182,7 +193,7 @@ func (a *App) login(r Request) Result {
 
 // code shows the current one-time code, if it has not expired yet.
 func (a *App) code(r Request) Result {
-	if _, ok := core.GetAs[string](r.Session, keyUser); !ok {
+	if r.Session.User() == "" {
 		return Result{Redirect: "/login"}
 	}
 	code, _ := core.GetAs[string](r.Session, keyCode)
@@ -194,7 +205,7 @@ func (a *App) newCode(r Request) Result {
 	if !a.validCSRF(r) {
 		return a.page(r, http.StatusForbidden, "forbidden", data{})
 	}
-	if _, ok := core.GetAs[string](r.Session, keyUser); !ok {
+	if r.Session.User() == "" {
 		return Result{Redirect: "/login"}
 	}
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
@@ -209,11 +220,16 @@ func (a *App) logout(r Request) Result {
 	if !a.validCSRF(r) {
 		return a.page(r, http.StatusForbidden, "forbidden", data{})
 	}
-	if _, ok := core.GetAs[string](r.Session, keyUser); !ok {
+	if r.Session.User() == "" {
 		// Nobody to log out: writing the flash below would make anonymous
 		// sessions on demand.
 		return Result{Redirect: "/login"}
 	}
+	return a.endSession(r)
+}
+
+// endSession logs the request's session out.
+func (a *App) endSession(r Request) Result {
 	r.Session.Destroy()
 	// Values set after Destroy go into a fresh, anonymous session.
 	r.Session.AddFlash("You have been logged out.")
@@ -252,6 +268,7 @@ type data struct {
 	Remember   string
 	Code       string
 	CodeTTL    string
+	Devices    []device
 }
 
 // page renders the named template; every page shows the pending flashes and

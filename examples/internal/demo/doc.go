@@ -16,5 +16,12 @@
 //   - Every page is sent with Cache-Control: no-store: each one carries a
 //     CSRF token, and the logged-in ones the user's data.
 //   - Store failures are logged with the session's hashed store key only,
-//     as core writes it into its errors, never the raw session ID.
+//     as core writes it into its errors, never the raw session ID; so are
+//     the session events ([App.LogEvent]).
+//   - Login binds the session to the user ([core.Session.SetUser]) along
+//     with the Renew, and "Your devices" (/devices) lists the user's
+//     sessions, logs out the other devices and revokes one. Its forms
+//     carry the session's CSRF token like the others, and a revoke posts
+//     the session's handle, which is no credential: a handle that is not
+//     one of the user's sessions destroys nothing and says so.
 package demo

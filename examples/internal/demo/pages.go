@@ -16,6 +16,11 @@ body { font: 16px/1.5 system-ui, sans-serif; max-width: 36rem; margin: 2rem auto
 .error { background: #fbe9e9; border-color: #c88; }
 label { display: block; margin: .5rem 0; }
 #otp { font-size: 2rem; letter-spacing: .3rem; }
+table { border-collapse: collapse; width: 100%; margin: 1rem 0; }
+th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #ddd; font-size: 14px; }
+tr.this-device { background: #eef4fb; }
+td form { margin: 0; }
+td button { white-space: nowrap; }
 </style>
 </head>
 <body>
@@ -44,6 +49,7 @@ label { display: block; margin: .5rem 0; }
 <p>Visits to this page in this session: <strong id="visits">{{.Visits}}</strong>.</p>
 <p id="lifetime">{{if .Remembered}}This browser is remembered for {{.Remember}}.{{else}}This session ends when you close the browser.{{end}}</p>
 <p><a id="code-link" href="/code">Get a one-time code</a></p>
+<p><a id="devices-link" href="/devices">Your devices</a></p>
 <form id="logout-form" method="post" action="/logout">
 <input type="hidden" name="csrf" value="{{.CSRF}}">
 <button id="logout-button" type="submit">Log out</button>
@@ -57,6 +63,32 @@ label { display: block; margin: .5rem 0; }
 {{end}}<form id="code-form" method="post" action="/code">
 <input type="hidden" name="csrf" value="{{.CSRF}}">
 <button id="code-button" type="submit">New code</button>
+</form>
+<p><a id="home-link" href="/">Back</a></p>
+{{template "bottom"}}{{end}}
+
+{{define "devices"}}{{template "top" .}}
+<h2>Your devices</h2>
+<p>Where <strong id="user">{{.User}}</strong> is logged in: <strong id="device-count">{{len .Devices}}</strong> session{{if ne (len .Devices) 1}}s{{end}}.</p>
+<table id="devices">
+<thead><tr><th>Device</th><th>Logged in</th><th>Expires</th><th>Remembered</th><th></th></tr></thead>
+<tbody>
+{{range .Devices}}<tr class="device{{if .This}} this-device{{end}}">
+<td>{{if .This}}<strong>This device</strong>{{else}}Another device{{end}}</td>
+<td class="created">{{.Created}}</td>
+<td class="expires">{{.Expires}}</td>
+<td class="remembered">{{if .Remember}}yes{{else}}no{{end}}</td>
+<td><form class="revoke-form" method="post" action="/devices/revoke">
+<input type="hidden" name="csrf" value="{{$.CSRF}}">
+<input type="hidden" name="handle" value="{{.Handle}}">
+<button class="revoke-button" type="submit">{{if .This}}Log out{{else}}Revoke{{end}}</button>
+</form></td>
+</tr>
+{{end}}</tbody>
+</table>
+<form id="logout-others-form" method="post" action="/devices/logout-others">
+<input type="hidden" name="csrf" value="{{.CSRF}}">
+<button id="logout-others-button" type="submit">Log out other devices</button>
 </form>
 <p><a id="home-link" href="/">Back</a></p>
 {{template "bottom"}}{{end}}

@@ -200,7 +200,7 @@ func (h harness) noStoreWhenLoggedIn(t *testing.T) {
 	a := h.start(t, demo.Config{})
 	c := browser(t)
 	a.login(t, c, "alice")
-	for _, p := range []string{"/", "/code", "/"} {
+	for _, p := range []string{"/", "/code", "/devices", "/"} {
 		res := a.get(t, c, p)
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("GET %s: status %d", p, res.StatusCode)
@@ -290,9 +290,11 @@ func (h harness) largeBodyRefused(t *testing.T) {
 	c := browser(t)
 	tok := token(t, a.get(t, c, "/login"))
 	form := "csrf=" + tok + "&username=alice&password=password&pad=" + strings.Repeat("a", 20<<20)
-	for _, chunked := range []bool{false, true} {
-		if status := a.postRaw(t, form, chunked); status != http.StatusRequestEntityTooLarge {
-			t.Errorf("a 20 MB form (chunked %v): status %d, want 413", chunked, status)
+	for _, path := range []string{"/login", "/devices/logout-others"} {
+		for _, chunked := range []bool{false, true} {
+			if status := a.postRaw(t, path, form, chunked); status != http.StatusRequestEntityTooLarge {
+				t.Errorf("a 20 MB form to %s (chunked %v): status %d, want 413", path, chunked, status)
+			}
 		}
 	}
 	if n := a.count(t); n != 0 {
@@ -300,12 +302,12 @@ func (h harness) largeBodyRefused(t *testing.T) {
 	}
 }
 
-// postRaw posts form to /login on a connection of its own and returns the
+// postRaw posts form to path on a connection of its own and returns the
 // response's status. It reads the response while it still writes the
 // body, as a browser does: a server that refuses a large body answers
 // before reading it and may then reset the connection (fasthttp does),
 // which makes http.Client report the failed write instead of the answer.
-func (a *app) postRaw(t *testing.T, form string, chunked bool) int {
+func (a *app) postRaw(t *testing.T, path, form string, chunked bool) int {
 	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(a.url, "http://"))
 	if err != nil {
@@ -319,7 +321,7 @@ func (a *app) postRaw(t *testing.T, form string, chunked bool) int {
 			framing = "Transfer-Encoding: chunked\r\n\r\n"
 		}
 		w := bufio.NewWriter(conn)
-		fmt.Fprintf(w, "POST /login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n%s", conn.RemoteAddr(), framing)
+		fmt.Fprintf(w, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n%s", path, conn.RemoteAddr(), framing)
 		for rest := form; rest != ""; {
 			n := min(len(rest), 32<<10)
 			if chunked {

@@ -43,6 +43,7 @@ func Run(t *testing.T, framework string, serve demo.Serve) {
 	t.Run("NoStoreWhenLoggedIn", h.noStoreWhenLoggedIn)
 	t.Run("StoreFailureLogged", h.storeFailureLogged)
 	t.Run("LargeBodyRefused", h.largeBodyRefused)
+	t.Run("Devices", h.devices)
 }
 
 type harness struct {
@@ -192,8 +193,18 @@ func token(t *testing.T, page response) string {
 // sends it home.
 func (a *app) login(t *testing.T, c *http.Client, user string) {
 	t.Helper()
+	a.loginWith(t, c, user, false)
+}
+
+// loginWith is login with remember-me on or off.
+func (a *app) loginWith(t *testing.T, c *http.Client, user string, remember bool) {
+	t.Helper()
 	form := a.get(t, c, "/login")
-	res := a.post(t, c, "/login", url.Values{"username": {user}, "password": {"password"}, "csrf": {token(t, form)}})
+	v := url.Values{"username": {user}, "password": {"password"}, "csrf": {token(t, form)}}
+	if remember {
+		v.Set("remember", "on")
+	}
+	res := a.post(t, c, "/login", v)
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
 		t.Fatalf("login as %s: %d to %q, want 303 to /; body:\n%s", user, res.StatusCode, res.Header.Get("Location"), res.body)
 	}

@@ -2,7 +2,9 @@
 // an app, runs it as a separate process on a free port with a SQLite store,
 // and drives it with headless Chromium through chromedp — login with and
 // without remember-me, CSRF, flash messages, the one-time code's per-key
-// TTL, logout, and a restart that keeps the sessions.
+// TTL, logout, "Your devices" with two browser contexts logged in as the
+// same user (one logs the other out), and a restart that keeps the
+// sessions.
 //
 // Each app's test is one line:
 //

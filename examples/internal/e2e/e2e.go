@@ -29,7 +29,9 @@ const actionTimeout = 20 * time.Second
 // directory), starts it as a separate process on a free port with a fresh
 // SQLite database, and drives it with one headless Chromium through the
 // flows every example app must get right, one subtest each. The subtests
-// share the browser's tab and run in order.
+// share the browser's tab and run in order; the one of "Your devices"
+// opens two more browser contexts, two devices with cookie jars of their
+// own.
 //
 // The browser is SESSIONKIT_CHROMIUM_BIN (set by scripts/test.sh) or
 // chromium on PATH; without one Run fails the test. Screenshots of the
@@ -53,6 +55,7 @@ func Run(t *testing.T) {
 	t.Run("CSRF", b.csrf)
 	t.Run("OneTimeCodeExpires", b.oneTimeCodeExpires)
 	t.Run("Logout", b.logout)
+	t.Run("LogOutOtherDevices", b.logOutOtherDevices)
 	t.Run("CounterSurvivesRestart", b.counterSurvivesRestart)
 }
 
@@ -252,8 +255,8 @@ func (b *browser) visits(t *testing.T) int {
 
 // screenshot saves a full-page PNG of the current page and checks that it
 // decodes to a non-empty image with more than one color (a page, not a
-// blank).
-func (b *browser) screenshot(t *testing.T, name string) {
+// blank). It returns the file's path.
+func (b *browser) screenshot(t *testing.T, name string) string {
 	t.Helper()
 	data := run(t, b, chromedp.FullScreenshot(100))
 	file := filepath.Join(b.shots, name+".png")
@@ -273,11 +276,12 @@ func (b *browser) screenshot(t *testing.T, name string) {
 		for x := r.Min.X; x < r.Max.X; x += 2 {
 			if img.At(x, y) != first {
 				t.Logf("screenshot %s: %dx%d", file, r.Dx(), r.Dy())
-				return
+				return file
 			}
 		}
 	}
 	t.Fatalf("screenshot %s: a blank %dx%d image", file, r.Dx(), r.Dy())
+	return file
 }
 
 func (b *browser) loginWithoutRememberMe(t *testing.T) {
