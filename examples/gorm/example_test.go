@@ -14,8 +14,9 @@ import (
 )
 
 // A GORM application using the github.com/glebarez/sqlite dialector hands
-// its *sql.DB to New: sessions live in the application's database, in a
-// table of their own, through the same pure-Go driver.
+// its *sql.DB to New: sessions live in the application's database, in
+// tables of their own (the sessions, the store's metadata and the user
+// index), through the same pure-Go driver.
 func Example() {
 	dir, err := os.MkdirTemp("", "sqlitestore-example")
 	if err != nil {
@@ -46,5 +47,5 @@ func Example() {
 	var tables []string
 	gormDB.Raw(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).Scan(&tables)
 	fmt.Println(tables)
-	// Output: [sessionkit_sessions sessionkit_sessions_meta]
+	// Output: [sessionkit_sessions sessionkit_sessions_meta sessionkit_sessions_users]
 }

@@ -34,21 +34,26 @@ var dialect = &sqlstore.Dialect{
 	Queries:       queries,
 	Transient:     transient,
 	MaxRecordSize: maxRecordSizeLimit,
-	// 64 is MySQL's identifier limit, less "_expiry".
+	// 64 is MySQL's identifier limit, less "_expiry" (and "_usersk").
 	MaxTableName: 64 - len("_expiry"),
 }
 
 func quote(name string) string { return "`" + name + "`" }
 
-func queries(table, meta, index string) sqlstore.Queries {
-	t, m := quote(table), quote(meta)
+func queries(n sqlstore.Names) sqlstore.Queries {
+	t, m, u := quote(n.Table), quote(n.Meta), quote(n.Users)
+	// Columns qualified by their table, for the statements that join.
+	tk, uk := t+".`key`", u+".session_key"
+	live := `NOT EXISTS (SELECT 1 FROM ` + t + ` WHERE ` + tk + ` = ` + uk + ` AND ` + t + `.expiry > ?)`
 	return sqlstore.Queries{
-		CreateMeta:   `CREATE TABLE IF NOT EXISTS ` + m + ` (name VARCHAR(64) NOT NULL PRIMARY KEY, value BIGINT NOT NULL) ENGINE=InnoDB`,
-		ReadVersion:  `SELECT value FROM ` + m + ` WHERE name = 'schema_version'`,
-		WriteVersion: `INSERT INTO ` + m + ` (name, value) VALUES ('schema_version', ?)`,
-		Columns:      `SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?`,
+		CreateMeta:    `CREATE TABLE IF NOT EXISTS ` + m + ` (name VARCHAR(64) NOT NULL PRIMARY KEY, value BIGINT NOT NULL) ENGINE=InnoDB`,
+		ReadVersion:   `SELECT value FROM ` + m + ` WHERE name = 'schema_version'`,
+		WriteVersion:  `INSERT INTO ` + m + ` (name, value) VALUES ('schema_version', ?)`,
+		UpdateVersion: `UPDATE ` + m + ` SET value = ? WHERE name = 'schema_version'`,
+		Columns:       `SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?`,
 		CreateTable: []string{
-			`CREATE TABLE IF NOT EXISTS ` + t + " (`key` VARBINARY(1024) NOT NULL PRIMARY KEY, data MEDIUMBLOB NOT NULL, expiry BIGINT NOT NULL, INDEX " + quote(index) + ` (expiry)) ENGINE=InnoDB`,
+			`CREATE TABLE IF NOT EXISTS ` + t + " (`key` VARBINARY(1024) NOT NULL PRIMARY KEY, data MEDIUMBLOB NOT NULL, expiry BIGINT NOT NULL, INDEX " + quote(n.Expiry) + ` (expiry)) ENGINE=InnoDB`,
+			`CREATE TABLE IF NOT EXISTS ` + u + ` (user_key VARBINARY(64) NOT NULL, handle VARBINARY(255) NOT NULL, session_key VARBINARY(1024) NOT NULL, stale BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (user_key, handle), INDEX ` + quote(n.UsersKey) + ` (session_key)) ENGINE=InnoDB`,
 		},
 
 		Load: `SELECT data, expiry FROM ` + t + " WHERE `key` = ? AND expiry > ?",
@@ -57,6 +62,9 @@ func queries(table, meta, index string) sqlstore.Queries {
 		Upsert: `INSERT INTO ` + t + " (`key`, data, expiry) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE data = VALUES(data), expiry = VALUES(expiry)",
 		Delete: `DELETE FROM ` + t + " WHERE `key` = ?",
 		Touch:  `UPDATE ` + t + " SET expiry = ? WHERE `key` = ? AND expiry > ?",
+		// The record and its entries in one statement (a record a Renew
+		// took leaves its entry to the Renew).
+		DeleteIndexed: `DELETE ` + t + `, ` + u + ` FROM ` + t + ` LEFT JOIN ` + u + ` ON ` + uk + ` = ` + tk + ` WHERE ` + tk + ` = ?`,
 
 		LockRow: `SELECT data, expiry FROM ` + t + " WHERE `key` = ? FOR UPDATE",
 		Update:  `UPDATE ` + t + " SET data = ?, expiry = ? WHERE `key` = ?",
@@ -74,6 +82,19 @@ func queries(table, meta, index string) sqlstore.Queries {
 		Cleanup:   `DELETE FROM ` + t + ` WHERE expiry <= ?`,
 		PageFirst: "SELECT `key`, data, expiry FROM " + t + " WHERE expiry > ? ORDER BY `key` LIMIT ?",
 		Page:      "SELECT `key`, data, expiry FROM " + t + " WHERE `key` > ? AND expiry > ? ORDER BY `key` LIMIT ?",
+
+		LockEntry:    `SELECT 1 FROM ` + u + ` WHERE user_key = ? AND handle = ? FOR UPDATE`,
+		Index:        `INSERT INTO ` + u + ` (user_key, handle, session_key, stale) VALUES (?, ?, ?, 0) ON DUPLICATE KEY UPDATE session_key = VALUES(session_key), stale = 0`,
+		Repoint:      `UPDATE ` + u + ` SET session_key = ?, stale = 0 WHERE user_key = ? AND handle = ?`,
+		Unindex:      `DELETE FROM ` + u + ` WHERE user_key = ? AND handle = ? AND session_key = ?`,
+		Drop:         `DELETE FROM ` + u + ` WHERE user_key = ? AND handle = ?`,
+		UserSessions: `SELECT ` + tk + `, ` + t + `.data, ` + t + `.expiry, ` + u + `.handle FROM ` + u + ` JOIN ` + t + ` ON ` + tk + ` = ` + uk + ` WHERE ` + u + `.user_key = ? AND ` + t + `.expiry > ?`,
+		// A locking read reads the newest rows, the records joined too,
+		// and locks them all.
+		UserRows:   `SELECT ` + u + `.handle, ` + uk + `, ` + t + `.data, COALESCE(` + t + `.expiry, 0) FROM ` + u + ` LEFT JOIN ` + t + ` ON ` + tk + ` = ` + uk + ` WHERE ` + u + `.user_key = ? FOR UPDATE`,
+		ClearIndex: `DELETE FROM ` + u,
+		MarkStale:  `UPDATE ` + u + ` SET stale = ? WHERE stale = 0 AND ` + live,
+		PruneStale: `DELETE FROM ` + u + ` WHERE stale <> 0 AND stale <= ? AND ` + live,
 	}
 }
 

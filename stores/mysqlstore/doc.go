@@ -29,10 +29,19 @@
 // PRIMARY KEY, data MEDIUMBLOB NOT NULL and expiry BIGINT NOT NULL (Unix
 // nanoseconds), with an index on expiry. A second table, the same name
 // plus "_meta", records the layout's version ([SchemaVersion]); a table
-// written by a newer release is refused with [ErrSchemaVersion]. Creation
-// runs under GET_LOCK, so several processes starting at once agree. A
-// background goroutine deletes expired rows every 5 minutes
-// ([WithCleanupInterval]).
+// written by a newer release is refused with [ErrSchemaVersion]. A third,
+// the same name plus "_users", is the user index ([core.UserStore], "log
+// out everywhere"): user_key VARBINARY(64) (a hash of the user ID,
+// record.UserKey), handle VARBINARY(255), session_key VARBINARY(1024),
+// stale BIGINT, primary key (user_key, handle), with an index on
+// session_key (stale is when the cleanup found the row's session gone:
+// the row goes a cleanup later, at least [sqlstore.StaleGrace] after, so
+// that a Renew between its Take and its create keeps it); a version 1
+// table (before the index) is migrated in place when a store opens it.
+// Creation and migration run under GET_LOCK, so
+// several processes starting at once agree. A background goroutine
+// deletes expired rows every 5 minutes ([WithCleanupInterval]) and prunes
+// index rows whose session is gone.
 //
 // # Round trips and atomicity
 //
@@ -53,6 +62,25 @@
 //     pipelining), five after a missed UPDATE.
 //   - Take (Renew): four round trips (START TRANSACTION, SELECT ... FOR
 //     UPDATE, DELETE, COMMIT).
+//
+// The user index, counted by TestRoundTripsUsers:
+//
+//   - A bound session's Load and steady-state SaveDelta: one round trip,
+//     as an unbound one's (a Clear that writes the binding again too).
+//   - SaveDelta that binds, rebinds or unbinds (SetUser), a new bound
+//     session, Save of a bound record: the row transaction plus one
+//     statement for the index row, five round trips.
+//   - A Renew: Take, four round trips (the index row stays), then the
+//     create carrying the binding, six: the row transaction plus SELECT
+//     ... FOR UPDATE of its index row and its repointing.
+//   - Delete: one round trip, one multi-table DELETE of the record and
+//     its index row.
+//   - UserSessions: one round trip, one query joining the index and the
+//     live sessions.
+//   - DeleteUserSessions: START TRANSACTION, one SELECT ... FOR UPDATE
+//     of the user's index rows joined to their records (a locking read
+//     sees the newest rows), two DELETEs per session destroyed (one per
+//     stale row), COMMIT: seven for two sessions.
 //
 // No update is lost: the conditional UPDATE writes only over the exact row
 // the merge started from, and the row lock keeps concurrent writers out

@@ -36,15 +36,15 @@ func openDB(tb testing.TB) *sql.DB {
 	return db
 }
 
-// table returns a fresh table name, dropped with its meta table when tb
-// ends (through db).
+// table returns a fresh table name, dropped with its meta table and user
+// index when tb ends (through db).
 func table(tb testing.TB, db *sql.DB) string {
 	tb.Helper()
 	b := make([]byte, 6)
 	rand.Read(b)
 	name := "t_" + hex.EncodeToString(b)
 	tb.Cleanup(func() {
-		db.Exec("DROP TABLE IF EXISTS `" + name + "`, `" + name + "_meta`")
+		db.Exec("DROP TABLE IF EXISTS `" + name + "`, `" + name + "_meta`, `" + name + "_users`")
 	})
 	return name
 }

@@ -3,6 +3,7 @@ package mysqlstore_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -114,6 +115,108 @@ func TestRoundTrips(t *testing.T) {
 		{"Save", 1, func() error { return s.Save(ctx, "k2", storetest.Record(exp), exp) }},
 		{"Take", 4, func() error { _, _, err := s.Take(ctx, "k"); return err }},
 		{"SaveDelta create", 4, func() error { return s.SaveDelta(ctx, "k3", create()) }},
+	} {
+		before := trips.Load()
+		if err := c.fn(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := trips.Load() - before; got != c.want {
+			t.Errorf("%s: %d round trips, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+// bindingEntry is the record entry of a binding, as the manager writes it.
+func bindingEntry(t *testing.T, user, handle string, gen uint64) record.Entry {
+	t.Helper()
+	v, err := record.EncodeBinding(nil, record.Binding{User: user, Handle: handle, Gen: gen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return record.Entry{Key: record.BindingKey, Value: v}
+}
+
+// TestRoundTripsUsers counts the round trips of the user index's writes
+// and reads, as TestRoundTrips does, and checks that a bound session's
+// ordinary load and save cost what an unbound one's do.
+func TestRoundTripsUsers(t *testing.T) {
+	cfg, err := mysql.ParseDSN(serverDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trips atomic.Int64
+	d := &net.Dialer{}
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &countingConn{Conn: c, n: &trips, read: true}, nil
+	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(conn)
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	s := openStore(t, db, mysqlstore.WithCleanupInterval(0))
+	ctx := t.Context()
+	exp := time.Now().Add(time.Hour)
+	uk := record.UserKey("ann")
+	createBound := func(key, handle string, gen uint64) error {
+		return s.SaveDelta(ctx, key, &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp,
+			Set: append(storetest.Entries("a", "1"), bindingEntry(t, "ann", handle, gen))})
+	}
+	bind := func(key, handle string) error {
+		return s.SaveDelta(ctx, key, &record.Delta{Expiry: exp, Set: []record.Entry{bindingEntry(t, "ann", handle, 0)}})
+	}
+	if err := s.SaveDelta(ctx, "k", &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}); err != nil {
+		t.Fatal(err)
+	}
+	var taken, kb record.Binding
+	for _, c := range []struct {
+		name string
+		want int64
+		fn   func() error
+	}{
+		{"Load", 1, func() error { _, _, err := s.Load(ctx, "k"); return err }},
+		// SetUser on a loaded session: the row transaction (BEGIN, the
+		// locking SELECT, UPDATE, the entry, COMMIT).
+		{"SaveDelta binding after Load", 5, func() error { return bind("k", "h1") }},
+		{"Load bound", 1, func() error {
+			data, _, err := s.Load(ctx, "k")
+			kb, _, _ = record.FindBinding(data)
+			return err
+		}},
+		{"SaveDelta of a bound session after Load", 1, func() error {
+			return s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("b", "2")})
+		}},
+		// Session.Clear writes the binding again, as it is: no index work.
+		{"SaveDelta Clear keeping the binding", 1, func() error {
+			return s.SaveDelta(ctx, "k", &record.Delta{Clear: true, Expiry: exp, Set: append(storetest.Entries("c", "3"), bindingEntry(t, kb.User, kb.Handle, kb.Gen))})
+		}},
+		{"SaveDelta create bound", 5, func() error { return createBound("k2", "h2", 0) }},
+		{"Take bound", 4, func() error {
+			data, _, err := s.Take(ctx, "k2")
+			taken, _, _ = record.FindBinding(data)
+			return err
+		}},
+		// Renew's create carrying the binding: the entry's locking check
+		// and its repointing added.
+		{"SaveDelta create carrying the binding", 6, func() error { return createBound("k3", taken.Handle, taken.Gen) }},
+		{"Save bound", 5, func() error { return s.Save(ctx, "k4", storetest.BoundRecord(exp, "ann", "h4", 0), exp) }},
+		{"UserSessions", 1, func() error { _, err := s.UserSessions(ctx, uk); return err }},
+		{"Delete bound", 1, func() error { return s.Delete(ctx, "k4") }},
+		// BEGIN, the locking SELECT, two statements per session, COMMIT.
+		{"DeleteUserSessions of 2", 7, func() error {
+			hs, err := s.DeleteUserSessions(ctx, uk, func(string) bool { return true })
+			if err == nil && len(hs) != 2 {
+				err = fmt.Errorf("deleted %q, want 2 sessions", hs)
+			}
+			return err
+		}},
 	} {
 		before := trips.Load()
 		if err := c.fn(); err != nil {

@@ -21,6 +21,7 @@ var (
 	_ core.CountStore   = (*Store)(nil)
 	_ core.ClearStore   = (*Store)(nil)
 	_ core.CleanupStore = (*Store)(nil)
+	_ core.UserStore    = (*Store)(nil)
 )
 
 // SchemaVersion is the version of the table layout this release creates
@@ -37,7 +38,8 @@ const setupTimeout = 30 * time.Second
 // Store is a session store kept in one MySQL or MariaDB table. It
 // implements [core.Store] and every optional capability: [core.DeltaStore],
 // [core.TakeStore], [core.TouchStore], [core.TTLStore], [core.IterStore],
-// [core.CountStore], [core.ClearStore], [core.CleanupStore] and
+// [core.CountStore], [core.ClearStore], [core.CleanupStore],
+// [core.UserStore] (the user index, see the package documentation) and
 // [io.Closer]. Its methods are those of the engine, [sqlstore.Store].
 //
 // A Store is safe for concurrent use by multiple goroutines, and any number

@@ -26,9 +26,17 @@
 // an index on expiry. A second table, the same name plus "_meta", records
 // the layout's version ([SchemaVersion]) so that a later release can
 // migrate the table; a table written by a newer release is refused with
-// [ErrSchemaVersion]. Creation runs under an advisory lock, so several
-// processes starting at once agree. A background goroutine deletes expired
-// rows every 5 minutes ([WithCleanupInterval]).
+// [ErrSchemaVersion]. A third, the same name plus "_users", is the user
+// index ([core.UserStore], "log out everywhere"): user_key bytea (a hash
+// of the user ID, record.UserKey), handle bytea, session_key bytea,
+// stale bigint, primary key (user_key, handle), with an index on
+// session_key (stale is when the cleanup found the row's session gone:
+// the row goes a cleanup later, at least [sqlstore.StaleGrace] after, so
+// that a Renew between its Take and its create keeps it); a version 1
+// table (before the index) is migrated in place when a store opens it.
+// Creation and migration run under an advisory lock, so several processes starting at once agree. A background
+// goroutine deletes expired rows every 5 minutes ([WithCleanupInterval])
+// and prunes index rows whose session is gone.
 //
 // # Round trips and atomicity
 //
@@ -49,6 +57,27 @@
 //     round trips, a pgx batch of BEGIN and SELECT ... FOR UPDATE, then a
 //     batch of the UPDATE (or insert-if-absent) and COMMIT; after a missed
 //     UPDATE that is three in all.
+//
+// The user index, counted by TestRoundTripsUsers the same way:
+//
+//   - A bound session's Load and steady-state SaveDelta: one round trip,
+//     as an unbound one's (a Clear that writes the binding again too).
+//   - SaveDelta that binds, rebinds or unbinds (SetUser), a new bound
+//     session, Save of a bound record: the row transaction, two round
+//     trips, the index row's statement in the second batch.
+//   - A Renew: Take, one round trip (the index row stays), then the create
+//     carrying the binding, two round trips: the SELECT ... FOR UPDATE of
+//     its index row rides in the first batch, its repointing in the
+//     second.
+//   - Delete: one round trip, one statement deleting the record and its
+//     index row (a data-modifying WITH).
+//   - UserSessions: one round trip, one query joining the index and the
+//     live sessions.
+//   - DeleteUserSessions: two round trips whatever the number of
+//     sessions: BEGIN, SELECT ... FOR UPDATE of the user's index rows and
+//     the read of their records (a statement of its own, so that it sees
+//     what committed before the locks were granted), then the DELETEs and
+//     COMMIT.
 //
 // Either way no update is lost: the conditional UPDATE writes only over
 // the exact row the merge started from, and the row lock keeps concurrent

@@ -64,20 +64,29 @@ func (e *pgxExec) Exec(ctx context.Context, query string, args ...any) (int64, e
 	return tag.RowsAffected(), err
 }
 
-func (e *pgxExec) RowTx(ctx context.Context, q *sqlstore.Queries, key any, decide sqlstore.Decide) (int64, error) {
+func (e *pgxExec) RowTx(ctx context.Context, q *sqlstore.Queries, key any, lock *sqlstore.Stmt, decide sqlstore.Decide) (int64, error) {
 	c, release, err := e.acquire(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer release()
-	return batchTx(ctx, c, q, key, decide)
+	return batchTx(ctx, c, q, key, lock, decide)
 }
 
-// batchTx runs a row transaction in two round trips: BEGIN and the locking
-// SELECT in one batch, the write and COMMIT in another. On failure it
-// rolls back; a connection it cannot roll back is closed (a pool does not
-// take back a connection left in a transaction).
-func batchTx(ctx context.Context, c querier, q *sqlstore.Queries, key any, decide sqlstore.Decide) (n int64, err error) {
+func (e *pgxExec) UserTx(ctx context.Context, q *sqlstore.Queries, userKey any, decide sqlstore.DecideUser) error {
+	c, release, err := e.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return batchUserTx(ctx, c, q, userKey, decide)
+}
+
+// batchTx runs a row transaction in two round trips: BEGIN, the locking
+// SELECT (and the lock query) in one batch, the writes and COMMIT in
+// another. On failure it rolls back; a connection it cannot roll back is
+// closed (a pool does not take back a connection left in a transaction).
+func batchTx(ctx context.Context, c querier, q *sqlstore.Queries, key any, lock *sqlstore.Stmt, decide sqlstore.Decide) (n int64, err error) {
 	began := false
 	defer func() {
 		if err != nil && began {
@@ -87,18 +96,25 @@ func batchTx(ctx context.Context, c querier, q *sqlstore.Queries, key any, decid
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue(q.LockRow, key)
+	if lock != nil {
+		b.Queue(lock.Query, lock.Args...)
+	}
 	br := c.SendBatch(ctx, b)
 	_, err = br.Exec()
 	began = err == nil
-	var (
-		data  []byte
-		exp   int64
-		found = true
-	)
+	r := sqlstore.Row{Found: true}
 	if err == nil {
-		err = br.QueryRow().Scan(&data, &exp)
+		err = br.QueryRow().Scan(&r.Data, &r.Exp)
 		if errors.Is(err, pgx.ErrNoRows) {
-			found, err = false, nil
+			r.Found, err = false, nil
+		}
+	}
+	if err == nil && lock != nil {
+		var one any
+		err = br.QueryRow().Scan(&one)
+		r.Locked = err == nil
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = nil
 		}
 	}
 	if cerr := br.Close(); err == nil {
@@ -107,7 +123,7 @@ func batchTx(ctx context.Context, c querier, q *sqlstore.Queries, key any, decid
 	if err != nil {
 		return 0, err
 	}
-	w, err := decide(data, exp, found)
+	w, err := decide(r)
 	if err != nil {
 		return 0, err
 	}
@@ -116,12 +132,20 @@ func batchTx(ctx context.Context, c querier, q *sqlstore.Queries, key any, decid
 	if query != "" {
 		b.Queue(query, args...)
 	}
+	for _, st := range w.Also {
+		b.Queue(st.Query, st.Args...)
+	}
 	b.Queue("COMMIT")
 	br = c.SendBatch(ctx, b)
 	if query != "" {
 		var tag pgconn.CommandTag
 		tag, err = br.Exec()
 		n = tag.RowsAffected()
+	}
+	for range w.Also {
+		if err == nil {
+			_, err = br.Exec()
+		}
 	}
 	if err == nil {
 		_, err = br.Exec()
@@ -134,6 +158,76 @@ func batchTx(ctx context.Context, c querier, q *sqlstore.Queries, key any, decid
 	}
 	began = false
 	return n, nil
+}
+
+// batchUserTx runs a user transaction in two round trips: BEGIN, the
+// locking SELECT of the user's entries and the read of their records in
+// one batch, the deletes and COMMIT in another.
+func batchUserTx(ctx context.Context, c querier, q *sqlstore.Queries, userKey any, decide sqlstore.DecideUser) (err error) {
+	began := false
+	defer func() {
+		if err != nil && began {
+			rollback(ctx, c)
+		}
+	}()
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	if q.LockUser != "" {
+		b.Queue(q.LockUser, userKey)
+	}
+	b.Queue(q.UserRows, userKey)
+	br := c.SendBatch(ctx, b)
+	_, err = br.Exec()
+	began = err == nil
+	if err == nil && q.LockUser != "" {
+		_, err = br.Exec()
+	}
+	var rows []sqlstore.UserRow
+	if err == nil {
+		var pr pgx.Rows
+		if pr, err = br.Query(); err == nil {
+			for pr.Next() {
+				var u sqlstore.UserRow
+				if err = pr.Scan(&u.Handle, &u.Key, &u.Data, &u.Exp); err != nil {
+					break
+				}
+				rows = append(rows, u)
+			}
+			pr.Close()
+			if err == nil {
+				err = pr.Err()
+			}
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	stmts, err := decide(rows)
+	if err != nil {
+		return err
+	}
+	b = &pgx.Batch{}
+	for _, st := range stmts {
+		b.Queue(st.Query, st.Args...)
+	}
+	b.Queue("COMMIT")
+	br = c.SendBatch(ctx, b)
+	for range len(stmts) + 1 {
+		if err == nil {
+			_, err = br.Exec()
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	began = false
+	return nil
 }
 
 // rollback ends a failed transaction, or closes the connection when it
@@ -193,31 +287,47 @@ type dbExec struct {
 	db *sql.DB
 }
 
-func (e *dbExec) RowTx(ctx context.Context, q *sqlstore.Queries, key any, decide sqlstore.Decide) (int64, error) {
+func (e *dbExec) RowTx(ctx context.Context, q *sqlstore.Queries, key any, lock *sqlstore.Stmt, decide sqlstore.Decide) (int64, error) {
+	var n int64
+	handled, err := e.onPgx(ctx, func(c *pgx.Conn) error {
+		var err error
+		n, err = batchTx(ctx, c, q, key, lock, decide)
+		return err
+	})
+	if handled {
+		return n, err
+	}
+	return e.Executor.RowTx(ctx, q, key, lock, decide)
+}
+
+func (e *dbExec) UserTx(ctx context.Context, q *sqlstore.Queries, userKey any, decide sqlstore.DecideUser) error {
+	handled, err := e.onPgx(ctx, func(c *pgx.Conn) error {
+		return batchUserTx(ctx, c, q, userKey, decide)
+	})
+	if handled {
+		return err
+	}
+	return e.Executor.UserTx(ctx, q, userKey, decide)
+}
+
+// onPgx runs fn on the pgx connection under a connection of db, and
+// reports handled == false (having run nothing) when the driver is not
+// pgx's stdlib.
+func (e *dbExec) onPgx(ctx context.Context, fn func(c *pgx.Conn) error) (handled bool, err error) {
 	conn, err := e.db.Conn(ctx)
 	if err != nil {
-		return 0, err
+		return true, err
 	}
 	defer conn.Close()
-	var (
-		n       int64
-		handled bool
-	)
 	err = conn.Raw(func(dc any) error {
 		sc, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return nil
 		}
 		handled = true
-		var err error
-		n, err = batchTx(ctx, sc.Conn(), q, key, decide)
-		return err
+		return fn(sc.Conn())
 	})
-	if handled {
-		return n, err
-	}
-	conn.Close()
-	return e.Executor.RowTx(ctx, q, key, decide)
+	return handled, err
 }
 
 // sqlLock takes the migration lock on a database/sql connection.

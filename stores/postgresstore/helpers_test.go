@@ -66,8 +66,8 @@ func openDB(tb testing.TB) *sql.DB {
 	return db
 }
 
-// table returns a fresh table name, dropped with its meta table when tb
-// ends.
+// table returns a fresh table name, dropped with its meta table and user
+// index when tb ends.
 func table(tb testing.TB) string {
 	tb.Helper()
 	b := make([]byte, 6)
@@ -75,7 +75,7 @@ func table(tb testing.TB) string {
 	name := "t_" + hex.EncodeToString(b)
 	tb.Cleanup(func() {
 		p := pool(tb)
-		p.Exec(context.Background(), `DROP TABLE IF EXISTS "`+name+`", "`+name+`_meta"`)
+		p.Exec(context.Background(), `DROP TABLE IF EXISTS "`+name+`", "`+name+`_meta", "`+name+`_users"`)
 	})
 	return name
 }

@@ -2,6 +2,7 @@ package postgresstore_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -192,10 +193,20 @@ func TestRoundTripsDB(t *testing.T) {
 	d1 := func(k string) *record.Delta {
 		return &record.Delta{Expiry: exp, Set: storetest.Entries(k, "1")}
 	}
+	uk := record.UserKey("ann")
+	bind := func(key, handle string) error {
+		return s.SaveDelta(ctx, key, &record.Delta{Expiry: exp, Set: []record.Entry{bindingEntry(t, "ann", handle, 0)}})
+	}
+	all := func(string) bool { return true }
 	// Warm up the row transaction's statements on the connection.
 	s.SaveDelta(ctx, "warm", &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp})
 	s.Touch(ctx, "warm", exp)
 	s.SaveDelta(ctx, "warm", d1("a"))
+	for range 2 {
+		bind("warm", "hw")
+		s.DeleteUserSessions(ctx, uk, all)
+		s.SaveDelta(ctx, "warm", &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp})
+	}
 	if err := s.SaveDelta(ctx, "k", &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}); err != nil {
 		t.Fatal(err)
 	}
@@ -213,6 +224,23 @@ func TestRoundTripsDB(t *testing.T) {
 			return s.SaveDelta(ctx, "k", d1("c"))
 		}},
 		{"Take", 1, func() error { _, _, err := s.Take(ctx, "k"); return err }},
+		{"SaveDelta create", 2, func() error {
+			return s.SaveDelta(ctx, "k", &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp})
+		}},
+		{"SaveDelta binding after Load", 1 + 2, func() error {
+			if _, _, err := s.Load(ctx, "k"); err != nil {
+				return err
+			}
+			return bind("k", "h1")
+		}},
+		{"UserSessions", 1, func() error { _, err := s.UserSessions(ctx, uk); return err }},
+		{"DeleteUserSessions", 2, func() error {
+			hs, err := s.DeleteUserSessions(ctx, uk, all)
+			if err == nil && len(hs) != 1 {
+				err = fmt.Errorf("deleted %q, want 1 session", hs)
+			}
+			return err
+		}},
 	} {
 		before := trips.Load()
 		if err := c.fn(); err != nil {
@@ -220,6 +248,112 @@ func TestRoundTripsDB(t *testing.T) {
 		}
 		if got := trips.Load() - before; got != c.want {
 			t.Errorf("%s: %d round trips, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+// bindingEntry is the record entry of a binding, as the manager writes it.
+func bindingEntry(t *testing.T, user, handle string, gen uint64) record.Entry {
+	t.Helper()
+	v, err := record.EncodeBinding(nil, record.Binding{User: user, Handle: handle, Gen: gen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return record.Entry{Key: record.BindingKey, Value: v}
+}
+
+// TestRoundTripsUsers counts the round trips of the user index's writes
+// and reads, as TestRoundTrips does, and checks that a bound session's
+// ordinary load and save cost what an unbound one's do.
+func TestRoundTripsUsers(t *testing.T) {
+	p, trips, traced := countingPool(t)
+	s, err := postgresstore.New(p, postgresstore.WithTable(table(t)), postgresstore.WithCleanupInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := t.Context()
+	exp := time.Now().Add(time.Hour)
+	uk := record.UserKey("ann")
+	createBound := func(key, handle string, gen uint64) error {
+		return s.SaveDelta(ctx, key, &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp,
+			Set: append(storetest.Entries("a", "1"), bindingEntry(t, "ann", handle, gen))})
+	}
+	bind := func(key, handle string) error {
+		return s.SaveDelta(ctx, key, &record.Delta{Expiry: exp, Set: []record.Entry{bindingEntry(t, "ann", handle, 0)}})
+	}
+	all := func(string) bool { return true }
+	// Warm up: the first use of each statement on the connection prepares it.
+	for i := range 2 {
+		w := fmt.Sprint("warm", i)
+		s.SaveDelta(ctx, w, &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp})
+		bind(w, "hw"+w)
+		s.Load(ctx, w)
+		bind(w, "hx"+w)
+		s.SaveDelta(ctx, w, &record.Delta{Expiry: exp, Set: storetest.Entries("b", "2")})
+		createBound(w+"b", "hb"+w, 0)
+		data, _, _ := s.Take(ctx, w+"b")
+		b, _, _ := record.FindBinding(data)
+		createBound(w+"c", b.Handle, b.Gen)
+		s.UserSessions(ctx, uk)
+		s.Save(ctx, w+"s", storetest.BoundRecord(exp, "ann", "hs"+w, 0), exp)
+		s.Delete(ctx, w)
+		s.DeleteUserSessions(ctx, uk, all)
+	}
+	if err := s.SaveDelta(ctx, "k", &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp}); err != nil {
+		t.Fatal(err)
+	}
+	var taken, kb record.Binding
+	for _, c := range []struct {
+		name string
+		want int64
+		fn   func() error
+	}{
+		{"Load", 1, func() error { _, _, err := s.Load(ctx, "k"); return err }},
+		// SetUser on a loaded session: the row transaction, which writes
+		// the entry with the record.
+		{"SaveDelta binding after Load", 2, func() error { return bind("k", "h1") }},
+		{"Load bound", 1, func() error {
+			data, _, err := s.Load(ctx, "k")
+			kb, _, _ = record.FindBinding(data)
+			return err
+		}},
+		{"SaveDelta of a bound session after Load", 1, func() error {
+			return s.SaveDelta(ctx, "k", &record.Delta{Expiry: exp, Set: storetest.Entries("b", "2")})
+		}},
+		// Session.Clear writes the binding again, as it is: no index work.
+		{"SaveDelta Clear keeping the binding", 1, func() error {
+			return s.SaveDelta(ctx, "k", &record.Delta{Clear: true, Expiry: exp, Set: append(storetest.Entries("c", "3"), bindingEntry(t, kb.User, kb.Handle, kb.Gen))})
+		}},
+		{"SaveDelta create bound", 2, func() error { return createBound("k2", "h2", 0) }},
+		{"Take bound", 1, func() error {
+			data, _, err := s.Take(ctx, "k2")
+			taken, _, _ = record.FindBinding(data)
+			return err
+		}},
+		// Renew's create carrying the binding: the entry's check rides in
+		// the first batch.
+		{"SaveDelta create carrying the binding", 2, func() error { return createBound("k3", taken.Handle, taken.Gen) }},
+		{"Save bound", 2, func() error { return s.Save(ctx, "k4", storetest.BoundRecord(exp, "ann", "h4", 0), exp) }},
+		{"UserSessions", 1, func() error { _, err := s.UserSessions(ctx, uk); return err }},
+		{"Delete bound", 1, func() error { return s.Delete(ctx, "k4") }},
+		{"DeleteUserSessions", 2, func() error {
+			hs, err := s.DeleteUserSessions(ctx, uk, all)
+			if err == nil && len(hs) != 2 {
+				err = fmt.Errorf("deleted %q, want 2 sessions", hs)
+			}
+			return err
+		}},
+	} {
+		before, tb := trips.Load(), traced.queries.Load()+traced.batches.Load()
+		if err := c.fn(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := trips.Load() - before; got != c.want {
+			t.Errorf("%s: %d round trips, want %d", c.name, got, c.want)
+		}
+		if got := traced.queries.Load() + traced.batches.Load() - tb; got != c.want {
+			t.Errorf("%s: pgx traced %d queries and batches, want %d", c.name, got, c.want)
 		}
 	}
 }

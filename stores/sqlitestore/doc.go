@@ -33,6 +33,23 @@
 // written by a newer release is refused with [ErrSchemaVersion]. The store
 // does not touch PRAGMA user_version, which belongs to the application.
 //
+// The user index ([core.UserStore]: [core.Manager.UserSessions],
+// [core.Manager.DestroyUserSessions], [core.Manager.DestroySession]) is a
+// third table, the same name plus "_users": user_key TEXT (a hash of the
+// user ID, record.UserKey), handle TEXT, session_key TEXT, stale INTEGER,
+// primary key (user_key, handle), with an index on session_key. A version
+// 1 table (before the index) is migrated in place when a store opens it.
+// The row of a bound session is written in the record's write
+// transaction. SQLite has no statement that deletes from two tables, so
+// Delete (a logout) leaves the row to the cleanup, skipped on read
+// meanwhile; stale is when the cleanup found the row's session gone, and
+// the row goes a cleanup later, at least [sqlstore.StaleGrace] after (a
+// Renew between its Take and its create keeps its row).
+// DestroyUserSessions takes the write lock, reads the user's rows with
+// their records and deletes the matching ones in one transaction. A bound
+// session's Load and steady-state save are the statements an unbound
+// one's are.
+//
 // Touch is a single UPDATE of the expiry column; Load sets the record
 // header's expiry from that column on the copy it returns. A background
 // goroutine deletes expired rows every 5 minutes ([WithCleanupInterval]);

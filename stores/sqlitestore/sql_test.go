@@ -24,6 +24,7 @@ func TestSQL(t *testing.T) {
 		t.Cleanup(func() {
 			db.Exec(`DROP TABLE IF EXISTS "` + name + `"`)
 			db.Exec(`DROP TABLE IF EXISTS "` + name + `_meta"`)
+			db.Exec(`DROP TABLE IF EXISTS "` + name + `_users"`)
 		})
 		return name
 	}

@@ -43,6 +43,7 @@ var (
 	_ core.CountStore   = (*Store)(nil)
 	_ core.ClearStore   = (*Store)(nil)
 	_ core.CleanupStore = (*Store)(nil)
+	_ core.UserStore    = (*Store)(nil)
 )
 
 // setupTimeout bounds the table creation and schema check of [Open] and
@@ -52,7 +53,8 @@ const setupTimeout = 30 * time.Second
 // Store is a session store kept in one SQLite table. It implements
 // [core.Store] and every optional capability: [core.DeltaStore],
 // [core.TakeStore], [core.TouchStore], [core.TTLStore], [core.IterStore],
-// [core.CountStore], [core.ClearStore], [core.CleanupStore] and
+// [core.CountStore], [core.ClearStore], [core.CleanupStore],
+// [core.UserStore] (the user index, see the package documentation) and
 // [io.Closer]. Its methods are those of the SQL engine, [sqlstore.Store],
 // which postgresstore and mysqlstore share.
 //
@@ -201,10 +203,18 @@ func (e *writeExec) Exec(ctx context.Context, query string, args ...any) (int64,
 	return e.Executor.Exec(ctx, query, args...)
 }
 
-func (e *writeExec) RowTx(ctx context.Context, q *sqlstore.Queries, key any, decide sqlstore.Decide) (int64, error) {
+func (e *writeExec) RowTx(ctx context.Context, q *sqlstore.Queries, key any, lock *sqlstore.Stmt, decide sqlstore.Decide) (int64, error) {
 	if err := e.lock(ctx); err != nil {
 		return 0, err
 	}
 	defer e.unlock()
-	return e.Executor.RowTx(ctx, q, key, decide)
+	return e.Executor.RowTx(ctx, q, key, lock, decide)
+}
+
+func (e *writeExec) UserTx(ctx context.Context, q *sqlstore.Queries, userKey any, decide sqlstore.DecideUser) error {
+	if err := e.lock(ctx); err != nil {
+		return err
+	}
+	defer e.unlock()
+	return e.Executor.UserTx(ctx, q, userKey, decide)
 }

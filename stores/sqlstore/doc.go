@@ -9,10 +9,12 @@
 //
 //   - Schema versioning: the session table has a companion table (its name
 //     plus "_meta") holding the layout's version ([SchemaVersion]). Opening
-//     a store creates both when missing, under the dialect's lock so that
-//     several processes starting at once agree, adopts an existing table
-//     only if it has the session columns, and refuses one written by a
-//     newer release with [ErrSchemaVersion].
+//     a store creates the tables when missing, under the dialect's lock so
+//     that several processes starting at once agree, adopts an existing
+//     table only if it has the session columns, migrates a table of an
+//     older version in place under the same lock (version 1 to 2: the
+//     user index is added), and refuses one written by a newer release
+//     with [ErrSchemaVersion].
 //   - The delta: when the store read or wrote the row last (the request's
 //     Load), one conditional UPDATE of the merged record WHERE the row is
 //     unchanged; otherwise a transaction that locks the row (SELECT ...
@@ -25,6 +27,29 @@
 //   - The take for Renew: delete-if-live returning the record, one
 //     statement where the database has DELETE ... RETURNING, else a
 //     transaction that locks the row, checks it and deletes it.
+//   - The user index ([core.UserStore], "log out everywhere"): a table
+//     (the session table's name plus "_users") of one row per bound
+//     session, (user_key, handle) its primary key, session_key the
+//     record's key (indexed), written in the record's own transaction. A
+//     write that changes a record's binding ([record.DeltaBinding] of a
+//     delta, [record.FindBinding] of a saved record) runs the row
+//     transaction, which inserts, deletes or repoints the row with the
+//     record: a new binding (Gen 0) has its generation stamped
+//     ([record.SetGen]); a create carrying a binding (a Renew) locks its
+//     row first and fails with [core.ErrSessionGone], writing nothing,
+//     when the row is gone. The one-statement delta is for deltas that
+//     leave the binding as it is (Session.Clear writes it again
+//     unchanged: that counts as unchanged), so a bound session's steady
+//     state costs what an unbound one's does. Take leaves the row for the
+//     Renew; Delete removes it in the same statement where the dialect
+//     can ([Queries.DeleteIndexed]); the cleanup marks rows whose record
+//     is gone and deletes them a cleanup later, after [StaleGrace] (a
+//     Renew between its take and its create keeps its row). Listing is
+//     one query joining the index and the live sessions, each record
+//     checked against its binding; DeleteUserSessions is one transaction
+//     that locks the user's rows, reads their records, deletes those
+//     still bound to the user that match and the matching rows (stale
+//     ones too, so that a Renew in flight finds none), and commits.
 //   - Retries: a transaction that fails with an error the dialect calls
 //     transient (a deadlock, a serialization failure, a busy database) is
 //     run again, until the context's deadline.

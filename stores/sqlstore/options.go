@@ -39,8 +39,9 @@ func defaultConfig() Config {
 }
 
 // WithTable sets the name of the table that holds the sessions; the store
-// also creates a table named name+"_meta" for its schema version and an
-// index named name+"_expiry". The name is made of ASCII letters, digits
+// also creates a table named name+"_meta" for its schema version, a table
+// named name+"_users" for its user index, and the indexes name+"_expiry"
+// and name+"_usersk". The name is made of ASCII letters, digits
 // and underscores (it is quoted in SQL, so it may start with a digit and
 // its case is kept), at most as long as the dialect allows; any other
 // name makes the constructor fail.

@@ -11,7 +11,13 @@ import (
 // SchemaVersion is the version of the table layout this release creates
 // and reads, kept in the 'schema_version' row of the meta table, so that a
 // later release can migrate older tables and this one refuses newer ones.
-const SchemaVersion = 1
+//
+// Version 1 is the session table; version 2 adds the user index (the
+// table [Names.Users] and its index on session_key). A version 1 table is
+// migrated in place when a store opens it, under the migration lock: the
+// user index is created (empty: version 1 kept no bindings) and the
+// version row updated.
+const SchemaVersion = 2
 
 // ErrSchemaVersion is returned (wrapped) by the constructors when the
 // session table was created by a newer release, whose layout this release
@@ -35,12 +41,19 @@ func (s *Store) migrateLocked(ctx context.Context, conn Executor) error {
 	var version int64
 	switch err := conn.QueryRow(ctx, q.ReadVersion, nil, &version); {
 	case err == nil:
-		if version == SchemaVersion {
+		switch {
+		case version == SchemaVersion:
 			// A table dropped by hand is recreated empty.
 			return s.createTable(ctx, conn)
-		}
-		if version > SchemaVersion {
+		case version > SchemaVersion:
 			return fmt.Errorf("%w %d, newer than the %d this release knows: upgrade sessionkit", ErrSchemaVersion, version, SchemaVersion)
+		case version == 1:
+			// Version 2 adds the user index, which CreateTable creates.
+			if err := s.createTable(ctx, conn); err != nil {
+				return err
+			}
+			_, err := conn.Exec(ctx, q.UpdateVersion, int64(SchemaVersion))
+			return err
 		}
 		return fmt.Errorf("%w %d", ErrSchemaVersion, version)
 	case !errors.Is(err, sql.ErrNoRows):

@@ -115,57 +115,66 @@ func (e *sqlExec) Exec(ctx context.Context, query string, args ...any) (int64, e
 	return res.RowsAffected()
 }
 
-func (e *sqlExec) stmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
+// txExec runs query in tx, through its prepared statement when there is
+// one.
+func (e *sqlExec) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
 	if st := e.stmts[query]; st != nil {
-		return tx.StmtContext(ctx, st)
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
-	return nil
+	return tx.ExecContext(ctx, query, args...)
 }
 
-func (e *sqlExec) RowTx(ctx context.Context, q *Queries, key any, decide Decide) (int64, error) {
+func (e *sqlExec) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	if st := e.stmts[query]; st != nil {
+		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return tx.QueryRowContext(ctx, query, args...)
+}
+
+func (e *sqlExec) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	if st := e.stmts[query]; st != nil {
+		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, query, args...)
+}
+
+func (e *sqlExec) RowTx(ctx context.Context, q *Queries, key any, lock *Stmt, decide Decide) (int64, error) {
 	tx, err := e.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback() // a no-op after Commit
 	if q.BeginWrite != "" {
-		if st := e.stmt(ctx, tx, q.BeginWrite); st != nil {
-			_, err = st.ExecContext(ctx, key, time.Now().UnixNano())
-		} else {
-			_, err = tx.ExecContext(ctx, q.BeginWrite, key, time.Now().UnixNano())
+		if _, err := e.txExec(ctx, tx, q.BeginWrite, key, time.Now().UnixNano()); err != nil {
+			return 0, err
+		}
+	}
+	r := Row{Found: true}
+	err = e.txQueryRow(ctx, tx, q.LockRow, key).Scan(&r.Data, &r.Exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		r.Found, err = false, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if lock != nil {
+		var one any
+		err = e.txQueryRow(ctx, tx, lock.Query, lock.Args...).Scan(&one)
+		r.Locked = err == nil
+		if errors.Is(err, sql.ErrNoRows) {
+			err = nil
 		}
 		if err != nil {
 			return 0, err
 		}
 	}
-	var (
-		data  []byte
-		exp   int64
-		found = true
-	)
-	if st := e.stmt(ctx, tx, q.LockRow); st != nil {
-		err = st.QueryRowContext(ctx, key).Scan(&data, &exp)
-	} else {
-		err = tx.QueryRowContext(ctx, q.LockRow, key).Scan(&data, &exp)
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		found, err = false, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	w, err := decide(data, exp, found)
+	w, err := decide(r)
 	if err != nil {
 		return 0, err
 	}
 	var n int64
 	if query, args := w.Statement(q, key); query != "" {
-		var res sql.Result
-		if st := e.stmt(ctx, tx, query); st != nil {
-			res, err = st.ExecContext(ctx, args...)
-		} else {
-			res, err = tx.ExecContext(ctx, query, args...)
-		}
+		res, err := e.txExec(ctx, tx, query, args...)
 		if err != nil {
 			return 0, err
 		}
@@ -173,7 +182,52 @@ func (e *sqlExec) RowTx(ctx context.Context, q *Queries, key any, decide Decide)
 			return 0, err
 		}
 	}
+	for _, st := range w.Also {
+		if _, err := e.txExec(ctx, tx, st.Query, st.Args...); err != nil {
+			return 0, err
+		}
+	}
 	return n, tx.Commit()
+}
+
+func (e *sqlExec) UserTx(ctx context.Context, q *Queries, userKey any, decide DecideUser) error {
+	tx, err := e.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	if q.LockUser != "" {
+		if _, err := e.txExec(ctx, tx, q.LockUser, userKey); err != nil {
+			return err
+		}
+	}
+	rows, err := e.txQuery(ctx, tx, q.UserRows, userKey)
+	if err != nil {
+		return err
+	}
+	var urs []UserRow
+	for rows.Next() {
+		var u UserRow
+		if err := rows.Scan(&u.Handle, &u.Key, &u.Data, &u.Exp); err != nil {
+			rows.Close()
+			return err
+		}
+		urs = append(urs, u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	stmts, err := decide(urs)
+	if err != nil {
+		return err
+	}
+	for _, st := range stmts {
+		if _, err := e.txExec(ctx, tx, st.Query, st.Args...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 func (e *sqlExec) Locked(ctx context.Context, name string, fn func(Executor) error) error {

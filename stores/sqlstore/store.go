@@ -29,13 +29,15 @@ var (
 	_ core.CountStore   = (*Store)(nil)
 	_ core.ClearStore   = (*Store)(nil)
 	_ core.CleanupStore = (*Store)(nil)
+	_ core.UserStore    = (*Store)(nil)
 )
 
 // Store is a session store kept in one SQL table, on the database its
 // [Dialect] describes. It implements [core.Store] and every optional
 // capability: [core.DeltaStore], [core.TakeStore], [core.TouchStore],
 // [core.TTLStore], [core.IterStore], [core.CountStore], [core.ClearStore],
-// [core.CleanupStore] and [io.Closer].
+// [core.CleanupStore], [core.UserStore] (a user index in a table of its
+// own, written in the record's transaction) and [io.Closer].
 //
 // A Store is safe for concurrent use by multiple goroutines, and any number
 // of processes may share its table.
@@ -71,7 +73,7 @@ func New(ctx context.Context, ex Executor, d *Dialect, opts ...Option) (*Store, 
 		ex:  ex,
 		d:   d,
 		cfg: cfg,
-		q:   d.Queries(cfg.Table, cfg.Table+"_meta", cfg.Table+"_expiry"),
+		q:   d.Queries(names(cfg.Table)),
 	}
 	if s.q.UpdateIf != "" {
 		s.seen = make(map[string]seenRow)
@@ -85,6 +87,8 @@ func New(ctx context.Context, ex Executor, d *Dialect, opts ...Option) (*Store, 
 		return ex.Prepare(ctx, []string{
 			q.Load, q.TTL, q.Upsert, q.Delete, q.Touch, q.BeginWrite, q.LockRow, q.Update, q.Insert, q.UpdateIf,
 			q.Take, q.Count, q.Cleanup, q.PageFirst, q.Page,
+			q.DeleteIndexed, q.LockEntry, q.Index, q.Repoint, q.Unindex, q.Drop,
+			q.UserSessions, q.LockUser, q.UserRows, q.MarkStale, q.PruneStale,
 		})
 	}); err != nil {
 		ex.Close()
@@ -313,6 +317,10 @@ func expiryIs(data []byte, exp int64) bool {
 // previous record, in one statement. A record larger than the maximum size
 // is an error matching [core.ErrTooLarge]; bytes that are not a record are
 // refused with an error matching [core.ErrCorrupt].
+//
+// A record bound to a user is written in a row transaction with its user
+// index entry (see [Store.SaveDelta]); an unbound one over a bound record
+// leaves the old entry stale.
 func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := s.check(ctx, "save"); err != nil {
 		return err
@@ -324,7 +332,14 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.T
 		return fmt.Errorf("%s: save: %w", s.d.Name, err)
 	}
 	s.forget(key) // the caller keeps data: it may reuse it
-	err := s.retry(ctx, func() error {
+	b, bound, err := record.FindBinding(data)
+	if err != nil {
+		return fmt.Errorf("%s: save: %w", s.d.Name, err)
+	}
+	if bound {
+		return s.saveBound(ctx, key, data, expiry, b)
+	}
+	err = s.retry(ctx, func() error {
 		_, err := s.ex.Exec(ctx, s.q.Upsert, s.key(key), data, Nanos(expiry))
 		return err
 	})
@@ -335,13 +350,19 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.T
 }
 
 // Delete removes the record stored under key; a missing key is a no-op.
+// Its user index entry goes in the same statement where the dialect can
+// ([Queries.DeleteIndexed]); otherwise it is left to the cleanup.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.check(ctx, "delete"); err != nil {
 		return err
 	}
 	s.forget(key)
+	query := s.q.Delete
+	if s.q.DeleteIndexed != "" {
+		query = s.q.DeleteIndexed
+	}
 	err := s.retry(ctx, func() error {
-		_, err := s.ex.Exec(ctx, s.q.Delete, s.key(key))
+		_, err := s.ex.Exec(ctx, query, s.key(key))
 		return err
 	})
 	if err != nil {
@@ -368,38 +389,66 @@ func (e errRefused) Error() string { return e.err.Error() }
 // the row (SELECT ... FOR UPDATE) before reading it, so no other writer
 // comes in between the read and the write; a new session is inserted only
 // if absent.
+//
+// A delta that changes the record's binding (see [record.DeltaBinding])
+// always runs the row transaction, which writes the user index entry with
+// the record: a new binding (Gen 0) gets its generation stamped and its
+// entry inserted, an old one's entry is deleted, and a create carrying a
+// binding (Gen not 0: a Renew) locks the entry first and, when it is
+// gone (the user's sessions were destroyed), fails with an error matching
+// [core.ErrSessionGone] and writes nothing; otherwise the entry is
+// repointed to the new key.
 func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
 	if err := s.check(ctx, "save delta"); err != nil {
 		return err
 	}
+	b, bound, changed, err := record.DeltaBinding(d)
+	if err != nil {
+		return fmt.Errorf("%s: save delta: %w", s.d.Name, err)
+	}
 	k := s.key(key)
 	if !d.Create {
-		done, err := s.saveIfUnchanged(ctx, key, k, d)
+		done, err := s.saveIfUnchanged(ctx, key, k, d, b, bound, changed)
 		if done || err != nil {
 			return err
 		}
 	}
-	err := s.retry(ctx, func() error {
-		n, err := s.ex.RowTx(ctx, &s.q, k, func(old []byte, exp int64, found bool) (Write, error) {
-			if found {
+	var lock *Stmt
+	if d.Create && bound && b.Gen != 0 {
+		lock = s.lockEntry(b)
+	}
+	err = s.retry(ctx, func() error {
+		op := None
+		n, err := s.ex.RowTx(ctx, &s.q, k, lock, func(r Row) (Write, error) {
+			if r.Found {
 				// A corrupt header is left alone: record.Apply counts the
 				// record as absent.
-				_ = record.SetExpiry(old, time.Unix(0, exp))
+				_ = record.SetExpiry(r.Data, time.Unix(0, r.Exp))
 			}
-			data, expiry, derr := record.Apply(old, found, d, time.Now())
+			data, expiry, derr := record.Apply(r.Data, r.Found, d, time.Now())
 			if derr != nil {
 				return Write{}, errRefused{derr}
 			}
 			if len(data) > s.cfg.MaxRecordSize {
 				return Write{}, errRefused{s.tooLarge(len(data))}
 			}
-			s.remember(key, data, Nanos(expiry)) // forgotten below if the write fails
-			if found {
-				return Write{Op: Update, Data: data, Exp: Nanos(expiry)}, nil
+			var also []Stmt
+			if changed {
+				var ierr error
+				if also, ierr = s.reindex(k, r, data, b, bound, d.Create); ierr != nil {
+					return Write{}, errRefused{ierr}
+				}
 			}
-			return Write{Op: Insert, Data: data, Exp: Nanos(expiry)}, nil
+			s.remember(key, data, Nanos(expiry)) // forgotten below if the write fails
+			op = Update
+			if !r.Found {
+				op = Insert
+			}
+			return Write{Op: op, Data: data, Exp: Nanos(expiry), Also: also}, nil
 		})
-		if err == nil && n == 0 {
+		// An UPDATE that changes nothing affects 0 rows on MySQL: only an
+		// insert's 0 means another writer came first.
+		if err == nil && op == Insert && n == 0 {
 			return errRetry // the insert found a row inserted meanwhile
 		}
 		return err
@@ -422,11 +471,15 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) erro
 // saveIfUnchanged is SaveDelta's one-statement path: it applies d to the
 // row this store last saw for key and writes the result only if the row is
 // unchanged. done is false when it could not (no row remembered, the row
-// changed, the delta refused on the remembered row: the row transaction
-// then decides with the row as it is).
-func (s *Store) saveIfUnchanged(ctx context.Context, key string, k any, d *record.Delta) (done bool, err error) {
+// changed, the delta refused on the remembered row, the delta changes the
+// user index entry: the row transaction then decides with the row as it
+// is). b, bound and changed are d's binding ([record.DeltaBinding]).
+func (s *Store) saveIfUnchanged(ctx context.Context, key string, k any, d *record.Delta, b record.Binding, bound, changed bool) (done bool, err error) {
 	old, ok := s.recall(key)
 	if !ok {
+		return false, nil
+	}
+	if changed && !sameBinding(old.data, b, bound) {
 		return false, nil
 	}
 	data, expiry, derr := record.Apply(old.data, true, d, time.Now())
@@ -457,7 +510,9 @@ func (s *Store) saveIfUnchanged(ctx context.Context, key string, k any, d *recor
 // atomic step: a single DELETE ... RETURNING where the dialect has one,
 // else a transaction that locks the row, checks it and deletes it. Of
 // concurrent Takes only one finds the record. A missing or expired record
-// is found == false; a corrupt one is deleted and not found.
+// is found == false; a corrupt one is deleted and not found. The record's
+// user index entry stays, for the Renew that carries the binding to a new
+// key (see [Store.SaveDelta]).
 func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := s.check(ctx, "take"); err != nil {
 		return nil, false, err
@@ -483,12 +538,12 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 			found = live(data, exp, now)
 			return nil
 		}
-		_, err := s.ex.RowTx(ctx, &s.q, k, func(old []byte, exp int64, ok bool) (Write, error) {
-			if !ok || exp <= now.UnixNano() {
+		_, err := s.ex.RowTx(ctx, &s.q, k, nil, func(r Row) (Write, error) {
+			if !r.Found || r.Exp <= now.UnixNano() {
 				return Write{}, nil
 			}
-			if found = live(old, exp, now); found {
-				data = old
+			if found = live(r.Data, r.Exp, now); found {
+				data = r.Data
 			}
 			return Write{Op: Delete}, nil
 		})
@@ -620,8 +675,8 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
-// Clear deletes every record of the store's table (and nothing else in
-// the database).
+// Clear deletes every record of the store's table, then every entry of
+// its user index (and nothing else in the database).
 func (s *Store) Clear(ctx context.Context) error {
 	if err := s.check(ctx, "clear"); err != nil {
 		return err
@@ -632,7 +687,10 @@ func (s *Store) Clear(ctx context.Context) error {
 		s.seenMu.Unlock()
 	}
 	err := s.retry(ctx, func() error {
-		_, err := s.ex.Exec(ctx, s.q.Clear)
+		if _, err := s.ex.Exec(ctx, s.q.Clear); err != nil {
+			return err
+		}
+		_, err := s.ex.Exec(ctx, s.q.ClearIndex)
 		return err
 	})
 	if err != nil {
@@ -643,7 +701,10 @@ func (s *Store) Clear(ctx context.Context) error {
 
 // Cleanup deletes the expired records now and reports how many it
 // deleted. The background cleanup (see [WithCleanupInterval]) calls it
-// periodically.
+// periodically. It also prunes the user index: an entry whose record is
+// missing or expired is marked stale, and deleted by a later Cleanup at
+// least [StaleGrace] after it was marked if its record is still not
+// there (the grace is for a Renew between its Take and its create).
 func (s *Store) Cleanup(ctx context.Context) (int, error) {
 	if err := s.check(ctx, "cleanup"); err != nil {
 		return 0, err
@@ -660,6 +721,17 @@ func (s *Store) cleanup(ctx context.Context) (int, error) {
 	})
 	if err != nil {
 		return 0, s.fail(ctx, "cleanup", err)
+	}
+	err = s.retry(ctx, func() error {
+		now := time.Now().UnixNano()
+		if _, err := s.ex.Exec(ctx, s.q.MarkStale, now, now); err != nil {
+			return err
+		}
+		_, err := s.ex.Exec(ctx, s.q.PruneStale, now-int64(StaleGrace), now)
+		return err
+	})
+	if err != nil {
+		return int(n), s.fail(ctx, "cleanup of the user index", err)
 	}
 	return int(n), nil
 }

@@ -1,8 +1,10 @@
 // Package sqltest is the test kit of the SQL stores built on package
 // sqlstore: the rules that storetest cannot check from outside the
-// database (table names, the schema version, an application's own table,
-// the size limit, rows deleted by the cleanup, a canceled transaction
-// leaving no lock), run against a real server. postgresstore and
+// database (table names, the schema version and the migration of an older
+// one, an application's own table, the size limit, rows deleted by the
+// cleanup, a canceled transaction leaving no lock, the user index's rows,
+// two stores on one table), run against a real server, and the user
+// index end to end through [core.Manager]. postgresstore and
 // mysqlstore call [Run]; storetest.Run covers the rest.
 package sqltest
 
@@ -27,6 +29,7 @@ type Store interface {
 	core.DeltaStore
 	core.TakeStore
 	core.CleanupStore
+	core.UserStore
 	io.Closer
 }
 
@@ -35,8 +38,8 @@ type Harness struct {
 	// Open returns a store with opts, or the constructor's error. The kit
 	// closes the store.
 	Open func(t *testing.T, opts ...sqlstore.Option) (Store, error)
-	// Table returns a fresh table name, dropped (with its meta table) when
-	// t ends.
+	// Table returns a fresh table name, dropped (with its meta table and
+	// its user index, the table name+"_users") when t ends.
 	Table func(t *testing.T) string
 	// Exec runs a statement on the database, with the parameters written
 	// as $1, $2 (the harness rewrites them for its driver).
@@ -74,6 +77,13 @@ func Run(t *testing.T, h Harness) {
 		{"TakeRacesDelta", testTakeRacesDelta},
 		{"TwoStoresOneTable", testTwoStores},
 		{"LockWaitBounded", testLockWait},
+		{"UserDevices", testUserDevices},
+		{"UserRenewRacesDestroy", testUserRenewRacesDestroy},
+		{"UserTwoStores", testUserTwoStores},
+		{"UserMigration", testUserMigration},
+		{"UserCleanup", testUserCleanup},
+		{"UserSaveBound", testUserSaveBound},
+		{"UserDestroyRacesWrites", testUserDestroyRacesWrites},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -125,6 +135,7 @@ func testBadOptions(t *testing.T, h Harness) {
 		t.Cleanup(func() {
 			h.Exec(t, `DROP TABLE IF EXISTS `+h.Quote(tb))
 			h.Exec(t, `DROP TABLE IF EXISTS `+h.Quote(tb+"_meta"))
+			h.Exec(t, `DROP TABLE IF EXISTS `+h.Quote(tb+"_users"))
 		})
 		s, err := h.Open(t, sqlstore.WithTable(tb))
 		if err != nil {
