@@ -391,9 +391,11 @@ func (m *Manager) encode(s *Session, now time.Time, full bool) (*commitDelta, er
 		entries = append(entries, record.Entry{Key: it.key})
 		ends = append(ends, len(buf))
 	}
-	// The binding is written with every full record, and by a delta that
-	// changes it or clears the record (Clear keeps the binding).
-	if s.user != "" && (full || s.bindCh || s.cleared) {
+	// The binding is written with every full record and by a delta that
+	// changes it; a delta that clears the record keeps the stored one (see
+	// record.Delta), so a binding read before another request changed it
+	// is never written back.
+	if s.user != "" && (full || s.bindCh) {
 		start := len(buf)
 		var err error
 		buf, err = record.EncodeBinding(buf, record.Binding{User: s.user, Handle: s.handle, Gen: s.gen})

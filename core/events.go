@@ -16,6 +16,9 @@ const (
 	// EventRenewed: the session was moved to a new ID by [Session.Renew].
 	EventRenewed
 	// EventDestroyed: the session was deleted; [Event.Cause] says by what.
+	// A logout ([Session.Destroy]) of a session that another request or
+	// DestroyUserSessions deleted meanwhile reports it too (a store's
+	// Delete cannot tell), so one session may be reported destroyed twice.
 	EventDestroyed
 	// EventBound: the session was bound to the user [Event.User] by
 	// [Session.SetUser], or unbound when User is "".

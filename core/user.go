@@ -115,7 +115,15 @@ func (m *Manager) userInfo(data []byte, user string, now time.Time) (SessionInfo
 // neither yields an error wrapping [ErrNotSupported]. An error may come
 // after some sessions were destroyed; calling again finishes the job.
 //
-// Each destroyed session raises an [EventDestroyed] with [CauseUser].
+// Each destroyed session raises an [EventDestroyed] with [CauseUser]. A
+// session caught between the two steps of a Renew (its old record taken,
+// the new one not yet written) is logged out too, since its Renew then
+// fails with [ErrSessionGone]; stores that can tell count it (the memory
+// store does), others may leave it out of the count and the events.
+// Sessions of the user's that are live in the caches of other processes
+// behind a [cachedstore] are served there until their staleness bound.
+//
+// [cachedstore]: https://pkg.go.dev/github.com/sessionkit/sessionkit/core/cachedstore
 func (m *Manager) DestroyUserSessions(ctx context.Context, userID string, except ...string) (int, error) {
 	if userID == "" {
 		return 0, ErrNoUser

@@ -127,7 +127,8 @@ func (s *Store) boundTo(key, uk, h string, now int64) ([]byte, bool) {
 // key is userKey and whose handles match accepts, together with their
 // index entries, under the index lock: no bind, carried Renew or listing
 // runs meanwhile. An entry of a record taken by a Renew in flight goes
-// too, so that Renew cannot carry the binding to a new key.
+// too, so that Renew cannot carry the binding to a new key; its handle
+// is among those returned, since that device is logged out.
 func (s *Store) DeleteUserSessions(ctx context.Context, userKey string, match func(handle string) bool) ([]string, error) {
 	if err := s.begin(ctx, "delete user sessions"); err != nil {
 		return nil, err
@@ -140,7 +141,11 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userKey string, match fu
 		if !match(h) {
 			continue
 		}
-		if _, ok := s.boundTo(ie.key, userKey, h, now); ok {
+		if ie.taken != 0 {
+			// A Renew in flight took the record: without its entry it
+			// cannot carry the binding, so the device is logged out.
+			handles = append(handles, h)
+		} else if _, ok := s.boundTo(ie.key, userKey, h, now); ok {
 			sh := s.shard(ie.key)
 			sh.mu.Lock()
 			_, existed := sh.m[ie.key]

@@ -588,6 +588,10 @@ func (s *Store) Clear(ctx context.Context) error {
 	if err := s.begin(ctx, "clear"); err != nil {
 		return err
 	}
+	// The index lock is held throughout, so that no session bound during
+	// the Clear keeps its record while losing its index entry.
+	s.idx.mu.Lock()
+	defer s.idx.mu.Unlock()
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
@@ -596,9 +600,7 @@ func (s *Store) Clear(ctx context.Context) error {
 		sh.mu.Unlock()
 		s.n.Add(-int64(n))
 	}
-	s.idx.mu.Lock()
 	s.idx.m = make(map[string]map[string]indexEntry)
-	s.idx.mu.Unlock()
 	return nil
 }
 

@@ -138,12 +138,12 @@ func SetEntryGen(entry []byte, gen uint64) error {
 }
 
 // DeltaBinding reports what d does to the binding of its record. changed
-// is false when d leaves the binding as stored: then a store's index needs
-// no work. When changed, bound says whether the record is bound after d
-// and b is its binding; an unbound result (bound false) comes from a delta
-// that deletes [BindingKey], or clears the record without setting it
-// again. A binding entry that cannot be decoded is an error matching
-// [ErrCorrupt].
+// is false when d leaves the binding as stored (Clear keeps it, see
+// [Delta]): then a store's index needs no work. When changed, bound says
+// whether the record is bound after d and b is its binding; an unbound
+// result (bound false) comes from a delta that deletes [BindingKey], or
+// from a create that does not set it. A binding entry that cannot be
+// decoded is an error matching [ErrCorrupt].
 func DeltaBinding(d *Delta) (b Binding, bound, changed bool, err error) {
 	for i := len(d.Set) - 1; i >= 0; i-- { // the last Set of a key wins
 		if d.Set[i].Key == BindingKey {
@@ -151,7 +151,7 @@ func DeltaBinding(d *Delta) (b Binding, bound, changed bool, err error) {
 			return b, err == nil, err == nil, err
 		}
 	}
-	if d.Clear || d.Create {
+	if d.Create {
 		return Binding{}, false, true, nil
 	}
 	for _, k := range d.Delete {

@@ -114,7 +114,10 @@ type Delta struct {
 	// [ErrSessionExists] when a live record exists. Without Create the save
 	// fails with [ErrSessionGone] when no live record exists.
 	Create bool
-	// Clear drops every stored entry before Set is applied.
+	// Clear drops every stored entry before Set is applied, except the
+	// user binding (under [BindingKey]): a session's binding changes only
+	// by a delta that sets or deletes it, so that a request holding a
+	// binding read before another request changed it cannot write it back.
 	Clear bool
 	// Header, when not nil, replaces the stored header, and the record's
 	// expiry becomes Expiry. When nil the stored header is kept and the
@@ -437,7 +440,7 @@ func Apply(old []byte, found bool, d *Delta, now time.Time) ([]byte, time.Time, 
 	for _, e := range d.Set {
 		size += len(e.Key) + len(e.Value) + 2*binary.MaxVarintLen32
 	}
-	if live && !d.Clear {
+	if live {
 		size += len(old) - HeaderSize
 	}
 	out := make([]byte, HeaderSize, size)
@@ -445,14 +448,14 @@ func Apply(old []byte, found bool, d *Delta, now time.Time) ([]byte, time.Time, 
 	putTime(out[2:10], expiry)
 
 	nowNs := now.UnixNano()
-	if live && !d.Clear {
+	if live {
 		for body := old[HeaderSize:]; len(body) > 0; {
 			key, value, rest, err := nextEntry(body)
 			if err != nil {
 				return nil, time.Time{}, err
 			}
 			body = rest
-			if deletedOrSet(d, key) || entryExpired(value, nowNs) {
+			if (d.Clear && string(key) != BindingKey) || deletedOrSet(d, key) || entryExpired(value, nowNs) {
 				continue
 			}
 			out = binary.AppendUvarint(out, uint64(len(key)))

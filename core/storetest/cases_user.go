@@ -174,10 +174,16 @@ func testUserBindExisting(t *testing.T, s core.Store) {
 	delta(&record.Delta{Set: Entries("b", "2")})
 	wantUser(t, us, "alice", "ha")
 
-	// Clear rewrites the binding with the rest, as the manager does it.
+	// Clear drops the entries but keeps the binding (see record.Delta).
 	b, _ := binding(t, s, "sess")
-	delta(&record.Delta{Clear: true, Set: append(Entries("c", "3"), bindingEntry(b.User, b.Handle, b.Gen))})
+	delta(&record.Delta{Clear: true, Set: Entries("c", "3")})
 	wantUser(t, us, "alice", "ha")
+	if got, _ := binding(t, s, "sess"); got != b {
+		t.Errorf("after Clear the binding is %+v, want %+v", got, b)
+	}
+	if v := Values(t, load(t, s, "sess")); v["a"] != "" || v["b"] != "" || v["c"] != "3" {
+		t.Errorf("after Clear the record holds %v, want only c", v)
+	}
 
 	// Bound to another user: listed there only, and the first user's
 	// destroy leaves it alone.
