@@ -443,17 +443,17 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userKey string, match fu
 			handles = append(handles, e.handle)
 		}
 		if rec != nil {
-			s.dropRecord(dctx, op, rec, userKey)
+			s.dropRecord(dctx, op, rec, userKey, e.handle)
 		}
 	}
 	return handles, nil
 }
 
 // dropRecord deletes the record it, read with its CAS token, if it is
-// still bound to the user of user key uk, by a cas to an empty, already
+// still bound to the user of user key uk under handle, by a cas to an empty, already
 // expired value (see [Store.Take]), reading it again when it changed
 // meanwhile. Best effort: errors are dropped.
-func (s *Store) dropRecord(ctx context.Context, op string, it *memcache.Item, uk string) {
+func (s *Store) dropRecord(ctx context.Context, op string, it *memcache.Item, uk, handle string) {
 	for attempt := 0; attempt <= s.maxRetries; attempt++ {
 		if attempt > 0 {
 			if s.backoff(ctx, op, attempt) != nil {
@@ -464,8 +464,11 @@ func (s *Store) dropRecord(ctx context.Context, op string, it *memcache.Item, uk
 				return
 			}
 		}
+		// Only the record that entry named: a stale entry may name a key
+		// whose record the user now holds under another handle, a device
+		// the destroy did not ask for.
 		b, bound, err := record.FindBinding(it.Value)
-		if err != nil || !bound || record.UserKey(b.User) != uk {
+		if err != nil || !bound || record.UserKey(b.User) != uk || b.Handle != handle {
 			return
 		}
 		it.Value, it.Expiration = nil, -1
