@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -72,6 +73,11 @@ func (s *Store) scan(ctx context.Context, c redis.Cmdable, keyType string, batch
 	}
 }
 
+// sessionKeys drops the users' index hashes from keys, in place.
+func (s *Store) sessionKeys(keys []string) []string {
+	return slices.DeleteFunc(keys, s.isUserHash)
+}
+
 // escapeGlob quotes the characters SCAN MATCH treats as a pattern.
 func escapeGlob(s string) string {
 	var b strings.Builder
@@ -86,9 +92,10 @@ func escapeGlob(s string) string {
 }
 
 // Iterate calls fn for each live record under the store's prefix, with
-// SCAN on every master and one pipelined HGETALL per batch of keys. Calls
-// to fn never overlap, even on a cluster whose masters are walked
-// concurrently, and fn may call back into the store. A key may be
+// SCAN on every master and one pipelined HGETALL per batch of keys; the
+// users' index hashes are not records and are skipped. Calls to fn never
+// overlap, even on a cluster whose masters are walked concurrently, and
+// fn may call back into the store. A key may be
 // visited although it was deleted after the walk started, never twice;
 // to make sure of that the walk remembers the keys of a master it has
 // seen, so its memory grows with the number of sessions.
@@ -100,6 +107,9 @@ func (s *Store) Iterate(ctx context.Context, fn func(key string, data []byte) bo
 	stopped := false
 	err := s.forEachNode(ctx, func(ctx context.Context, c redis.Cmdable) error {
 		return s.scan(ctx, c, "hash", func(keys []string) error {
+			if keys = s.sessionKeys(keys); len(keys) == 0 {
+				return nil
+			}
 			cmds := make([]*redis.MapStringStringCmd, len(keys))
 			_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 				for i, k := range keys {
@@ -145,6 +155,9 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 	total := 0
 	err := s.forEachNode(ctx, func(ctx context.Context, c redis.Cmdable) error {
 		return s.scan(ctx, c, "hash", func(keys []string) error {
+			if keys = s.sessionKeys(keys); len(keys) == 0 {
+				return nil
+			}
 			cmds := make([]*redis.StringCmd, len(keys))
 			_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 				for i, k := range keys {
@@ -176,13 +189,21 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 
 // Clear deletes every key under the store's prefix and no other: SCAN on
 // every master and one pipelined UNLINK per key, so it is safe on a
-// cluster. Records saved while Clear runs may survive.
+// cluster. Records saved while Clear runs may survive. The users' index
+// hashes are walked in a second pass that removes their entries whose
+// records are gone (an index hash whose entries all go goes with them):
+// deleting them with the sessions would drop the entry of a session
+// created while Clear runs, in a slot the walk had passed already, and
+// leave that live bound session outside its user's index.
 func (s *Store) Clear(ctx context.Context) error {
 	if err := s.check(ctx, "clear"); err != nil {
 		return err
 	}
 	err := s.forEachNode(ctx, func(ctx context.Context, c redis.Cmdable) error {
 		return s.scan(ctx, c, "", func(keys []string) error {
+			if keys = s.sessionKeys(keys); len(keys) == 0 {
+				return nil
+			}
 			_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 				for _, k := range keys {
 					p.Unlink(ctx, k)
@@ -192,6 +213,16 @@ func (s *Store) Clear(ctx context.Context) error {
 			return err
 		})
 	})
+	if err == nil {
+		err = s.forEachNode(ctx, func(ctx context.Context, c redis.Cmdable) error {
+			return s.scan(ctx, c, "hash", func(keys []string) error {
+				if keys = slices.DeleteFunc(keys, func(k string) bool { return !s.isUserHash(k) }); len(keys) == 0 {
+					return nil
+				}
+				return s.pruneUsers(ctx, c, keys)
+			})
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("redisstore: clear: %w", err)
 	}

@@ -20,7 +20,8 @@ import (
 // Store is a [core.Store] that keeps each session as a Redis hash. It
 // implements every optional capability of core: [core.DeltaStore],
 // [core.TakeStore], [core.TouchStore], [core.TTLStore], [core.IterStore],
-// [core.CountStore], [core.ClearStore], [core.CleanupStore] and
+// [core.CountStore], [core.ClearStore], [core.CleanupStore],
+// [core.UserStore] (a hash per user, see the package doc) and
 // [io.Closer].
 //
 // A Store is safe for concurrent use by multiple goroutines.
@@ -142,6 +143,11 @@ func expired(v string, now time.Time) bool {
 // one script call. The header kept in Redis carries expiry, so a later
 // Load returns data with [record.Expiry] equal to it. Bytes that are
 // not a record are refused with an error matching [core.ErrCorrupt].
+// A record bound to a user costs one more round trip: its index entry
+// is written first (Save may overwrite a live record), and a record that
+// was bound otherwise before has its old entry removed after (one more).
+// Save never checks for a Renew carrying a binding; core does that
+// through SaveDelta.
 func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := s.check(ctx, "save"); err != nil {
 		return err
@@ -159,13 +165,16 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.T
 		return fmt.Errorf("redisstore: save: %w", err)
 	}
 	d := record.Delta{Header: header, Expiry: expiry, Set: rec.Entries}
-	return s.run(ctx, "save", "p", key, &d, time.Now())
+	return s.saveIndexed(ctx, key, &d)
 }
 
 // SaveDelta applies d to the record under key atomically, in one script
 // call once the server knows the script. It returns errors matching
 // [core.ErrSessionExists], [core.ErrSessionGone] and [core.ErrTooLarge]
-// as [core.DeltaStore] describes.
+// as [core.DeltaStore] describes. A delta that changes the record's user
+// binding also keeps the user index, in one or two more round trips (see
+// the package doc, "User index"); a delta that leaves the binding alone
+// costs the script call alone.
 func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
 	if err := s.check(ctx, "save delta"); err != nil {
 		return err
@@ -181,25 +190,28 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) erro
 			return fmt.Errorf("redisstore: save delta: %w", err)
 		}
 	}
-	mode := "u"
-	if d.Create {
-		mode = "c"
-	}
 	dd := *d
 	dd.Header = header
-	return s.run(ctx, "save delta", mode, key, &dd, time.Now())
+	return s.saveDeltaIndexed(ctx, key, &dd)
 }
 
 // run calls saveScript. Of several Sets of one key the last wins; a Set
 // whose entry is already past its deadline (or malformed) becomes a
-// Delete, as record.Apply drops such entries.
-func (s *Store) run(ctx context.Context, op, mode, key string, d *record.Delta, now time.Time) error {
-	clear := "0"
-	if d.Clear {
-		clear = "1"
+// Delete, as record.Apply drops such entries. With wantOld it also
+// returns the binding entry the record held before (nil when none), so
+// that the user index can drop an entry the write made stale.
+func (s *Store) run(ctx context.Context, op, mode, key string, d *record.Delta, now time.Time, wantOld bool) (old []byte, err error) {
+	flags := "00"
+	switch {
+	case d.Clear && wantOld:
+		flags = "11"
+	case d.Clear:
+		flags = "10"
+	case wantOld:
+		flags = "01"
 	}
 	args := make([]any, 0, 8+len(d.Delete)+2*len(d.Set))
-	args = append(args, mode, timeBytes(now), string(d.Header), timeBytes(d.Expiry), clear, s.maxSize, 0, unixMillisUp(d.Expiry))
+	args = append(args, mode, timeBytes(now), string(d.Header), timeBytes(d.Expiry), flags, s.maxSize, 0, unixMillisUp(d.Expiry))
 	var size int64 = record.HeaderSize
 	for _, k := range d.Delete {
 		args = append(args, k)
@@ -219,28 +231,61 @@ func (s *Store) run(ctx context.Context, op, mode, key string, d *record.Delta, 
 	}
 	if size > int64(s.maxSize) {
 		// Certainly too large whatever is stored: spare the round trip.
-		return fmt.Errorf("redisstore: %s: %w", op, s.tooLarge(size))
+		return nil, fmt.Errorf("redisstore: %s: %w", op, s.tooLarge(size))
 	}
-	res, err := saveScript.Run(ctx, s.client, []string{s.prefix + key}, args...).Int64Slice()
+	cmd := saveScript.Run(ctx, s.client, []string{s.prefix + key}, args...)
+	var res []int64
+	if wantOld {
+		res, old, err = oldBindingReply(cmd)
+	} else {
+		res, err = cmd.Int64Slice()
+	}
 	if err != nil {
-		return fmt.Errorf("redisstore: %s: %w", op, err)
+		return nil, fmt.Errorf("redisstore: %s: %w", op, err)
 	}
 	if len(res) != 2 {
-		return fmt.Errorf("redisstore: %s: unexpected script reply %v", op, res)
+		return nil, fmt.Errorf("redisstore: %s: unexpected script reply %v", op, res)
 	}
 	switch res[0] {
 	case codeOK:
-		return nil
+		return old, nil
 	case codeExists:
-		return fmt.Errorf("redisstore: %s: %w", op, core.ErrSessionExists)
+		return nil, fmt.Errorf("redisstore: %s: %w", op, core.ErrSessionExists)
 	case codeGone:
-		return fmt.Errorf("redisstore: %s: %w", op, core.ErrSessionGone)
+		return nil, fmt.Errorf("redisstore: %s: %w", op, core.ErrSessionGone)
 	case codeTooLarge:
-		return fmt.Errorf("redisstore: %s: %w", op, s.tooLarge(res[1]))
+		return nil, fmt.Errorf("redisstore: %s: %w", op, s.tooLarge(res[1]))
 	case codeNoHeader:
-		return fmt.Errorf("redisstore: %s: delta creates a session without a header", op)
+		return nil, fmt.Errorf("redisstore: %s: delta creates a session without a header", op)
 	}
-	return fmt.Errorf("redisstore: %s: unexpected script reply %v", op, res)
+	return nil, fmt.Errorf("redisstore: %s: unexpected script reply %v", op, res)
+}
+
+// oldBindingReply reads a reply of saveScript asked for the binding
+// stored before: {code, size} or {code, size, binding}.
+func oldBindingReply(cmd *redis.Cmd) (res []int64, old []byte, err error) {
+	vals, err := cmd.Slice()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(vals) != 2 && len(vals) != 3 {
+		return nil, nil, fmt.Errorf("unexpected script reply %v", vals)
+	}
+	for _, v := range vals[:2] {
+		n, ok := v.(int64)
+		if !ok {
+			return nil, nil, fmt.Errorf("unexpected script reply %v", vals)
+		}
+		res = append(res, n)
+	}
+	if len(vals) == 3 {
+		b, ok := vals[2].(string)
+		if !ok {
+			return nil, nil, fmt.Errorf("unexpected script reply %v", vals)
+		}
+		old = []byte(b)
+	}
+	return res, old, nil
 }
 
 // unixMillisUp returns t in Unix milliseconds, rounded up so that a key
@@ -277,6 +322,9 @@ func timeBytes(t time.Time) string {
 }
 
 // Delete removes the record under key; a missing key is not an error.
+// It is one DEL: the user index entry of a bound record is left behind,
+// stale, and pruned when the user's sessions are next listed or
+// destroyed.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.check(ctx, "delete"); err != nil {
 		return err
@@ -294,14 +342,17 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // concurrent Takes exactly one gets the record. A hash that is not live
 // (expired, or without a well-formed header) is deleted too and reported
 // as found == false. The script touches only this key, so it runs
-// unchanged on Redis Cluster. The returned slice is new and the caller's
-// to keep.
+// unchanged on Redis Cluster. A record bound to a user leaves, in the
+// same script, a taken mark under its key for a minute: a hash without a
+// header, which no read takes for a session, that keeps its user's index
+// entry from being pruned while Renew carries the binding to the new
+// record. The returned slice is new and the caller's to keep.
 func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := s.check(ctx, "take"); err != nil {
 		return nil, false, err
 	}
 	now := time.Now()
-	flat, err := takeScript.Run(ctx, s.client, []string{s.prefix + key}, timeBytes(now)).StringSlice()
+	flat, err := takeScript.Run(ctx, s.client, []string{s.prefix + key}, timeBytes(now), takenGrace.Milliseconds()).StringSlice()
 	if errors.Is(err, redis.Nil) {
 		return nil, false, nil
 	}

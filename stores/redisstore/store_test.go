@@ -106,23 +106,35 @@ func TestMatchesRecordApply(t *testing.T) {
 	gone := record.Entry{Key: "a", Value: record.EncodeEntry(nil, past, []byte("old"))}
 	short := record.Entry{Key: "b", Value: []byte("bad")}
 	create := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: e("a", "1", "b", "2", "c", "3")}
+	// Bindings with a generation already, so that the store stamps none.
+	bind := func(user, handle string) record.Entry {
+		v, err := record.EncodeBinding(nil, record.Binding{User: user, Handle: handle, Gen: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return record.Entry{Key: record.BindingKey, Value: v}
+	}
+	bound := &record.Delta{Expiry: exp, Set: []record.Entry{bind("alice", "ha")}}
 	sequences := map[string][]*record.Delta{
-		"create twice":          {create, create},
-		"update missing":        {{Expiry: exp, Set: e("a", "1")}},
-		"create without header": {{Create: true, Expiry: exp}},
-		"set and delete":        {create, {Expiry: exp, Set: e("a", "9", "d", "4"), Delete: []string{"b", "zz"}}},
-		"set beats delete":      {create, {Expiry: exp, Set: e("b", "new"), Delete: []string{"b", "b"}}},
-		"last set wins":         {create, {Expiry: exp, Set: e("a", "x", "a", "y", "a", "z")}},
-		"clear":                 {create, {Clear: true, Expiry: exp, Set: e("n", "1")}},
-		"clear then gone":       {create, {Clear: true, Expiry: exp}, {Expiry: exp, Set: e("q", "1")}},
-		"expired set drops":     {create, {Expiry: exp, Set: []record.Entry{gone, short}}},
-		"keep longer expiry":    {create, {Expiry: exp.Add(-time.Minute), Set: e("a", "2")}},
-		"extend expiry":         {create, {Expiry: later, Set: e("a", "2")}},
-		"header shortens":       {create, {Header: storetest.Header(true, exp), Expiry: exp.Add(-time.Minute)}},
-		"header replaced":       {create, {Header: storetest.Header(true, later), Expiry: later, Delete: []string{"c"}}},
-		"dead result":           {create, {Header: storetest.Header(false, past), Expiry: past}, {Expiry: exp}},
-		"recreate after dead":   {create, {Header: storetest.Header(false, past), Expiry: past}, create},
-		"empty key and value":   {{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: e("", "")}, {Expiry: exp, Set: e("", "v")}},
+		"clear keeps the binding": {create, bound, {Clear: true, Expiry: exp, Set: e("n", "1")}},
+		"clear and unbind":        {create, bound, {Clear: true, Expiry: exp, Set: e("n", "1"), Delete: []string{record.BindingKey}}},
+		"clear and rebind":        {create, bound, {Clear: true, Expiry: exp, Set: append(e("n", "1"), bind("bob", "hb"))}},
+		"create twice":            {create, create},
+		"update missing":          {{Expiry: exp, Set: e("a", "1")}},
+		"create without header":   {{Create: true, Expiry: exp}},
+		"set and delete":          {create, {Expiry: exp, Set: e("a", "9", "d", "4"), Delete: []string{"b", "zz"}}},
+		"set beats delete":        {create, {Expiry: exp, Set: e("b", "new"), Delete: []string{"b", "b"}}},
+		"last set wins":           {create, {Expiry: exp, Set: e("a", "x", "a", "y", "a", "z")}},
+		"clear":                   {create, {Clear: true, Expiry: exp, Set: e("n", "1")}},
+		"clear then gone":         {create, {Clear: true, Expiry: exp}, {Expiry: exp, Set: e("q", "1")}},
+		"expired set drops":       {create, {Expiry: exp, Set: []record.Entry{gone, short}}},
+		"keep longer expiry":      {create, {Expiry: exp.Add(-time.Minute), Set: e("a", "2")}},
+		"extend expiry":           {create, {Expiry: later, Set: e("a", "2")}},
+		"header shortens":         {create, {Header: storetest.Header(true, exp), Expiry: exp.Add(-time.Minute)}},
+		"header replaced":         {create, {Header: storetest.Header(true, later), Expiry: later, Delete: []string{"c"}}},
+		"dead result":             {create, {Header: storetest.Header(false, past), Expiry: past}, {Expiry: exp}},
+		"recreate after dead":     {create, {Header: storetest.Header(false, past), Expiry: past}, create},
+		"empty key and value":     {{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: e("", "")}, {Expiry: exp, Set: e("", "v")}},
 	}
 	backends(t, func(t *testing.T, c redis.UniversalClient) {
 		for name, seq := range sequences {
