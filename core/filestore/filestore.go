@@ -60,8 +60,8 @@ const (
 // Store is a [core.Store] that keeps one file per session in a directory.
 // It implements every optional capability: [core.DeltaStore],
 // [core.TakeStore], [core.TouchStore], [core.TTLStore], [core.IterStore],
-// [core.CountStore], [core.ClearStore], [core.CleanupStore] and
-// [io.Closer].
+// [core.CountStore], [core.ClearStore], [core.CleanupStore],
+// [core.UserStore] and [io.Closer].
 //
 // Every write goes to a temp file in the directory, which is synced and
 // renamed over the session file, and the directory is then synced, so a
@@ -79,10 +79,42 @@ const (
 // take no lock: a reader sees either the old or the new file. On platforms
 // without flock (Windows, Solaris, AIX, …) the locking is in-process only:
 // there, share a directory between processes only if they never write the
-// same session. On Windows, moreover, a write that replaces a file another
-// goroutine is reading at that instant fails with an access error, which
-// the caller sees as a store error; the store is meant for Unix servers
-// and only kept working on Windows for development.
+// same session nor bind sessions of the same user. On Windows, moreover, a
+// write that replaces a file another goroutine is reading at that instant
+// fails with an access error, which the caller sees as a store error; the
+// store is meant for Unix servers and only kept working on Windows for
+// development.
+//
+// The user index ([core.UserStore]) is kept in files too, in the
+// subdirectory .users: one directory per user key, one small entry file
+// per handle naming the session file of the handle's record. Entries are
+// written like session files (temp file, sync, rename, sync), under a
+// per-user lock (an in-process mutex and a flock on one of 256 more lock
+// files, .ulock-00 … .ulock-ff) that is taken before the session file's
+// lock whenever both are held:
+//
+//   - A write that binds a record (Save of a bound record, a delta that
+//     sets the binding) holds the user's lock and the key's and writes the
+//     entry before the session file, stamping a generation into a new
+//     binding. A create carrying a binding (Renew) is written only while
+//     the entry exists, and repoints it to the new key; otherwise it fails
+//     with an error matching [core.ErrSessionGone] and writes nothing.
+//   - [Store.DeleteUserSessions] holds the user's lock throughout, so no
+//     bind or Renew of the user runs meanwhile; it removes each session
+//     file, checked against its binding, before the entry.
+//   - Delete reads the file it removes (one more read) and removes the
+//     entry of a bound record after it; Cleanup does the same for the
+//     records it removes. An entry left behind (a crash, an unbinding
+//     delta, a rebind to another user) is stale: skipped by
+//     [Store.UserSessions] and pruned by it and by Cleanup, under the
+//     user's lock, where no bind of that user can be in flight. The entry
+//     of a record just taken ([Store.Take] sets the entry's modification
+//     time) is kept for a minute, for the Renew that carries it on.
+//
+// Index files are read with the hardening of session files: no symlink
+// is followed, nothing but a regular file of an entry's size is read, and
+// an index directory that is a symlink, writable by group or others or
+// owned by another user is refused with an error.
 //
 // Do not delete or edit the files in the directory while stores use it;
 // Clear and Cleanup are the ways to remove sessions.
@@ -93,7 +125,8 @@ type Store struct {
 	dirFile *os.File // kept open to sync the directory; nil where unsupported
 	maxSize int
 
-	shards [256]fileShard
+	shards  [256]fileShard // session file locks, by the first byte of the file name
+	ushards [256]fileShard // user index locks, by the first byte of the user key
 
 	mu     sync.Mutex // guards closed and active.Add
 	closed atomic.Bool
@@ -121,6 +154,7 @@ var (
 	_ core.CountStore   = (*Store)(nil)
 	_ core.ClearStore   = (*Store)(nil)
 	_ core.CleanupStore = (*Store)(nil)
+	_ core.UserStore    = (*Store)(nil)
 	_ io.Closer         = (*Store)(nil)
 )
 
@@ -260,10 +294,12 @@ func (s *Store) Close() error {
 	s.active.Wait()
 
 	var errs []error
-	for i := range s.shards {
-		if f := s.shards[i].f; f != nil {
-			errs = append(errs, f.Close())
-			s.shards[i].f = nil
+	for _, shards := range []*[256]fileShard{&s.shards, &s.ushards} {
+		for i := range shards {
+			if f := shards[i].f; f != nil {
+				errs = append(errs, f.Close())
+				shards[i].f = nil
+			}
 		}
 	}
 	if s.dirFile != nil {
@@ -421,7 +457,13 @@ func (s *Store) readKey(name, key string, now time.Time) (sessionFile, bool, err
 // write replaces the file name with buf: temp file, sync, rename, sync of
 // the directory. The caller holds the shard lock of name.
 func (s *Store) write(name string, buf []byte) error {
-	tmp, err := os.CreateTemp(s.dir, fileTempPrefix+"*")
+	return writeFile(s.dir, name, buf, s.syncDir)
+}
+
+// writeFile replaces the file name in dir with buf: temp file in dir,
+// sync, rename, then syncDir.
+func writeFile(dir, name string, buf []byte, syncDir func() error) error {
+	tmp, err := os.CreateTemp(dir, fileTempPrefix+"*")
 	if err != nil {
 		return err
 	}
@@ -433,13 +475,13 @@ func (s *Store) write(name string, buf []byte) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), filepath.Join(s.dir, name))
+		err = os.Rename(tmp.Name(), filepath.Join(dir, name))
 	}
 	if err != nil {
 		_ = os.Remove(tmp.Name())
 		return err
 	}
-	return s.syncDir()
+	return syncDir()
 }
 
 func (s *Store) syncDir() error {
@@ -452,13 +494,19 @@ func (s *Store) syncDir() error {
 // lock takes the shard lock i: the in-process mutex, then the flock on the
 // shard's lock file where the platform has one.
 func (s *Store) lock(i byte) error {
-	sh := &s.shards[i]
+	return s.lockShard(&s.shards[i], fmt.Sprintf("%s%02x", fileLockPrefix, i))
+}
+
+func (s *Store) unlock(i byte) { s.unlockShard(&s.shards[i]) }
+
+// lockShard takes the lock sh: its in-process mutex, then the flock on its
+// lock file name where the platform has one.
+func (s *Store) lockShard(sh *fileShard, name string) error {
 	sh.mu.Lock()
 	if !fileFlock {
 		return nil
 	}
 	if sh.f == nil {
-		name := fmt.Sprintf("%s%02x", fileLockPrefix, i)
 		f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR|os.O_CREATE|fileOpenFlags, 0o600)
 		if err != nil {
 			sh.mu.Unlock()
@@ -481,8 +529,7 @@ func (s *Store) lock(i byte) error {
 	return nil
 }
 
-func (s *Store) unlock(i byte) {
-	sh := &s.shards[i]
+func (s *Store) unlockShard(sh *fileShard) {
 	if fileFlock && sh.f != nil {
 		if err := unlockFile(sh.f); err != nil {
 			// Closing the descriptor releases the flock for sure; the file
@@ -535,12 +582,23 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.T
 	if len(key) > fileMaxKey {
 		return fileErr("save", errors.New("key too long"))
 	}
+	b, bound, err := record.FindBinding(data)
+	if err != nil {
+		return fileErr("save", err)
+	}
 	name, shard := fileName(key)
 	buf := encodeSessionFile(key, expiry, data)
+	if bound {
+		uk := record.UserKey(b.User)
+		if err := s.lockUser(uk); err != nil {
+			return fileErr("save", err)
+		}
+		defer s.unlockUser(uk)
+	}
 	if err := s.lock(shard); err != nil {
 		return fileErr("save", err)
 	}
-	err := s.write(name, buf)
+	err = s.saveLocked(name, key, buf, b, bound)
 	s.unlock(shard)
 	if err != nil {
 		return fileErr("save", err)
@@ -548,8 +606,30 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.T
 	return nil
 }
 
+// saveLocked is Save under the locks: it indexes a bound record (a new
+// one, or a Renew carrying its binding, when the key holds no live
+// record) before it writes the session file.
+func (s *Store) saveLocked(name, key string, buf []byte, b record.Binding, bound bool) error {
+	if bound {
+		create := true
+		if b.Gen != 0 {
+			_, live, err := s.readKey(name, key, time.Now())
+			if err != nil {
+				return err
+			}
+			create = !live
+		}
+		if err := s.index(name, buf[fileHeaderSize+len(key):], b, create); err != nil {
+			return err
+		}
+	}
+	return s.write(name, buf)
+}
+
 // Delete removes the record stored under key; deleting a missing key is a
-// no-op returning nil.
+// no-op returning nil. It reads the file before removing it, and when its
+// record is bound to a user it then removes the record's index entry
+// (best effort: an entry left behind is stale, skipped and pruned later).
 func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.begin(ctx, "delete"); err != nil {
 		return err
@@ -559,10 +639,18 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.lock(shard); err != nil {
 		return fileErr("delete", err)
 	}
+	var b record.Binding
+	var bound bool
+	if f, ok, rerr := s.read(name); rerr == nil && ok && string(f.key) == key {
+		b, bound, _ = record.FindBinding(f.data)
+	}
 	err := s.remove(name)
 	s.unlock(shard)
 	if err != nil {
 		return fileErr("delete", err)
+	}
+	if bound {
+		_ = s.unindex(name, b)
 	}
 	return nil
 }
@@ -601,6 +689,9 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 	if !ok {
 		return nil, false, nil
 	}
+	if b, bound, _ := record.FindBinding(f.data); bound {
+		s.touchEntry(b)
+	}
 	if err := s.remove(name); err != nil {
 		return nil, false, fileErr("take", err)
 	}
@@ -609,7 +700,11 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 
 // SaveDelta applies d to the record under key with [record.Apply], holding
 // the key's shard lock (in-process and, where supported, across processes)
-// from the read to the rename of the new file.
+// from the read to the rename of the new file. A delta that binds the
+// record to a user holds the user's lock too, around the shard lock, and
+// writes the index entry before the session file; one that leaves the
+// binding alone or unbinds the record does not touch the index (the old
+// entry is left stale).
 func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) error {
 	if err := s.begin(ctx, "save delta"); err != nil {
 		return err
@@ -620,6 +715,18 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) erro
 	}
 	if len(key) > fileMaxKey {
 		return fileErr("save delta", errors.New("key too long"))
+	}
+	b, bound, changed, err := record.DeltaBinding(d)
+	if err != nil {
+		return fileErr("save delta", err)
+	}
+	indexed := changed && bound
+	if indexed {
+		uk := record.UserKey(b.User)
+		if err := s.lockUser(uk); err != nil {
+			return fileErr("save delta", err)
+		}
+		defer s.unlockUser(uk)
 	}
 	name, shard := fileName(key)
 	if err := s.lock(shard); err != nil {
@@ -637,6 +744,11 @@ func (s *Store) SaveDelta(ctx context.Context, key string, d *record.Delta) erro
 	}
 	if len(data) > s.maxSize {
 		return s.tooLarge(len(data))
+	}
+	if indexed {
+		if err := s.index(name, data, b, d.Create); err != nil {
+			return fileErr("save delta", err)
+		}
 	}
 	if err := s.write(name, encodeSessionFile(key, expiry, data)); err != nil {
 		return fileErr("save delta", err)
@@ -703,7 +815,12 @@ func (s *Store) TTL(ctx context.Context, key string) (time.Duration, bool, error
 // memory at once. It stops at the first error of visit, ctx or the
 // directory.
 func (s *Store) scan(ctx context.Context, visit func(e fs.DirEntry) (more bool, err error)) error {
-	d, err := os.Open(s.dir)
+	return s.scanDir(ctx, s.dir, visit)
+}
+
+// scanDir is scan of the directory dir.
+func (s *Store) scanDir(ctx context.Context, dir string, visit func(e fs.DirEntry) (more bool, err error)) error {
+	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
@@ -793,8 +910,9 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 }
 
 // Clear deletes every session file of the directory, each under its shard
-// lock. Lock files and other files are kept. Sessions saved while Clear
-// runs may survive it.
+// lock, and then the user index: each user's entries under the user's
+// lock, but for those of a record saved while Clear ran, which (like
+// their records) may survive it. Lock files and other files are kept.
 func (s *Store) Clear(ctx context.Context) error {
 	if err := s.begin(ctx, "clear"); err != nil {
 		return err
@@ -819,6 +937,9 @@ func (s *Store) Clear(ctx context.Context) error {
 	if err == nil {
 		err = s.syncDir()
 	}
+	if err == nil {
+		err = s.sweepIndex(ctx, true)
+	}
 	if err != nil {
 		return fileErr("clear", err)
 	}
@@ -827,10 +948,15 @@ func (s *Store) Clear(ctx context.Context) error {
 
 // Cleanup removes the session files whose record has expired or that
 // cannot be parsed, and temp files older than a minute (left by a writer
-// that crashed). It reports how many session files it removed. A file is
-// checked again under its shard lock before removal, so a record a
-// concurrent writer has just renewed is kept. An unreadable file does not
-// stop the sweep; the first such error is returned at the end.
+// that crashed), and prunes the user index (reading every entry and the
+// session file it names): the entries of the records it removed, every
+// entry whose record is missing or no longer bound to it (but for a
+// record taken less than a minute ago, for the Renew in flight), entry
+// files that are no entries, stale temp files and empty user directories.
+// It reports how many session files it removed. A file is checked again
+// under its shard lock before removal, so a record a concurrent writer has
+// just renewed is kept. An unreadable file does not stop the sweep; the
+// first such error is returned at the end.
 func (s *Store) Cleanup(ctx context.Context) (int, error) {
 	if err := s.begin(ctx, "cleanup"); err != nil {
 		return 0, err
@@ -843,12 +969,21 @@ func (s *Store) Cleanup(ctx context.Context) (int, error) {
 			firstErr = err
 		}
 	}
-	dead := func(name string) (bool, error) {
+	// dead reads the session file name and reports whether it is to be
+	// removed, and the binding of its record to unindex then.
+	dead := func(name string) (d bool, b record.Binding, bound bool, err error) {
 		f, ok, err := s.read(name)
 		if err != nil {
-			return false, err
+			return false, b, false, err
 		}
-		return !ok || !f.live(time.Now()) || !keyMatches(name, f.key), nil
+		if !ok || !keyMatches(name, f.key) {
+			return true, b, false, nil
+		}
+		if f.live(time.Now()) {
+			return false, b, false, nil
+		}
+		b, bound, _ = record.FindBinding(f.data)
+		return true, b, bound, nil
 	}
 	err := s.scan(ctx, func(e fs.DirEntry) (bool, error) {
 		if s.closed.Load() {
@@ -864,7 +999,7 @@ func (s *Store) Cleanup(ctx context.Context) (int, error) {
 		if !isSessionName(name) {
 			return true, nil
 		}
-		if d, err := dead(name); err != nil || !d {
+		if d, _, _, err := dead(name); err != nil || !d {
 			note(err)
 			return true, nil
 		}
@@ -872,7 +1007,7 @@ func (s *Store) Cleanup(ctx context.Context) (int, error) {
 		if err := s.lock(shard); err != nil {
 			return false, err
 		}
-		d, err := dead(name)
+		d, b, bound, err := dead(name)
 		if err == nil && d {
 			err = os.Remove(filepath.Join(s.dir, name))
 			if err == nil {
@@ -881,10 +1016,16 @@ func (s *Store) Cleanup(ctx context.Context) (int, error) {
 		}
 		s.unlock(shard)
 		note(err)
+		if err == nil && d && bound {
+			note(s.unindex(name, b))
+		}
 		return true, nil
 	})
 	if err == nil && removed > 0 {
 		err = s.syncDir()
+	}
+	if err == nil {
+		err = s.sweepIndex(ctx, false)
 	}
 	if err == nil {
 		err = firstErr
