@@ -78,10 +78,11 @@ func DecodeBinding(entry []byte) (Binding, error) {
 	if h == 0 || len(p) <= 10+h {
 		return Binding{}, fmt.Errorf("%w: bad user binding", ErrCorrupt)
 	}
+	hu := string(p[10:]) // the handle and the user ID in one allocation
 	return Binding{
 		Gen:    binary.BigEndian.Uint64(p[1:9]),
-		Handle: string(p[10 : 10+h]),
-		User:   string(p[10+h:]),
+		Handle: hu[:h],
+		User:   hu[h:],
 	}, nil
 }
 
