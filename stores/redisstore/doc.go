@@ -67,8 +67,12 @@
 //     script (as [record.Apply] does): 1. A delta that sets a binding
 //     stamped already (generation not 0) on a live record adds its entry
 //     first only if there is none (HSETNX: an entry a Renew repointed
-//     meanwhile is kept): 2. [Store.Save] of a bound record is the same
-//     as binding a session that exists: 2, or 3. Removing the entry of a
+//     meanwhile is kept): 2. [Store.Save] of a new binding writes its
+//     entry before the record and again after it (a listing in between
+//     may have pruned it): 3. Save of a binding stamped already (as a
+//     Renew carries it) writes the record, then repoints the entry, or
+//     deletes the record again and fails with [core.ErrSessionGone]
+//     when the entry is gone: 2. Removing the entry of a
 //     binding a write replaced is housekeeping: if it fails, the write
 //     still succeeds, and the entry left names a record bound otherwise,
 //     which reads skip and which is pruned once that record is gone.

@@ -146,8 +146,12 @@ func expired(v string, now time.Time) bool {
 // A record bound to a user costs one more round trip: its index entry
 // is written first (Save may overwrite a live record), and a record that
 // was bound otherwise before has its old entry removed after (one more).
-// Save never checks for a Renew carrying a binding; core does that
-// through SaveDelta.
+// A new binding's entry is written again after the record (one more),
+// since a listing between the two may have pruned it. A binding stamped
+// before (Gen not 0, as a Renew carries it) is written only while its
+// entry exists: the record first, then the entry is repointed, or the
+// record is deleted again and Save fails with an error matching
+// [core.ErrSessionGone].
 func (s *Store) Save(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	if err := s.check(ctx, "save"); err != nil {
 		return err

@@ -128,7 +128,37 @@ func (s *Store) saveIndexed(ctx context.Context, key string, d *record.Delta) er
 		s.dropOld(ctx, key, old, nil)
 		return nil
 	}
-	return s.bindExisting(ctx, op, "p", key, d, b)
+	uh := s.userHash(record.UserKey(b.User))
+	if b.Gen != 0 {
+		// A binding a store stamped before: written only while its entry
+		// is there (a Renew's carried record, or a copy of a live one),
+		// so that no Save brings back a session whose user's sessions
+		// were destroyed. The record first, then the entry is repointed
+		// to it, or the record goes again.
+		old, err := s.run(ctx, op, "p", key, d, time.Now(), true)
+		if err != nil {
+			return err
+		}
+		n, err := repointScript.Run(ctx, s.client, []string{uh}, b.Handle, key).Int64()
+		if err != nil {
+			return s.undoCreate(ctx, op, key, fmt.Errorf("repointing the user index: %w", err))
+		}
+		if n == 0 {
+			return s.undoCreate(ctx, op, key, fmt.Errorf("the sessions of the user were destroyed meanwhile: %w", core.ErrSessionGone))
+		}
+		s.dropOld(ctx, key, old, &b)
+		return nil
+	}
+	// A new binding: the entry before the record (Save may overwrite a
+	// record a client holds), and again after it, since a listing that ran
+	// in between found no record and may have pruned it.
+	if err := s.bindExisting(ctx, op, "p", key, d, b); err != nil {
+		return err
+	}
+	if err := s.client.HSet(ctx, uh, b.Handle, key).Err(); err != nil {
+		return fmt.Errorf("redisstore: %s: indexing the session: %w", op, err)
+	}
+	return nil
 }
 
 // bindExisting writes the index entry of b, then the record; an entry of

@@ -675,8 +675,11 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
-// Clear deletes every record of the store's table, then every entry of
-// its user index (and nothing else in the database).
+// Clear deletes every entry of the store's user index, then every record
+// of its table (and nothing else in the database). In that order a
+// session bound while Clear runs keeps its entry whenever it keeps its
+// record; an entry whose record the second step deletes is stale, and
+// skipped and pruned like any other.
 func (s *Store) Clear(ctx context.Context) error {
 	if err := s.check(ctx, "clear"); err != nil {
 		return err
@@ -687,10 +690,10 @@ func (s *Store) Clear(ctx context.Context) error {
 		s.seenMu.Unlock()
 	}
 	err := s.retry(ctx, func() error {
-		if _, err := s.ex.Exec(ctx, s.q.Clear); err != nil {
+		if _, err := s.ex.Exec(ctx, s.q.ClearIndex); err != nil {
 			return err
 		}
-		_, err := s.ex.Exec(ctx, s.q.ClearIndex)
+		_, err := s.ex.Exec(ctx, s.q.Clear)
 		return err
 	})
 	if err != nil {
