@@ -16,10 +16,13 @@ import (
 // user with the given handle and generation (0: a new binding, which the
 // store stamps; see [record.Binding]).
 func BoundRecord(expiry time.Time, user, handle string, gen uint64, kv ...string) []byte {
-	return record.Append(nil, Header(false, expiry), append(Entries(kv...), bindingEntry(user, handle, gen)))
+	return record.Append(nil, Header(false, expiry), append(Entries(kv...), BindingEntry(user, handle, gen)))
 }
 
-func bindingEntry(user, handle string, gen uint64) record.Entry {
+// BindingEntry returns the entry under [record.BindingKey] that binds a
+// record to user with the given handle and generation. It panics when user
+// is empty or handle is empty or over 255 bytes.
+func BindingEntry(user, handle string, gen uint64) record.Entry {
 	v, err := record.EncodeBinding(nil, record.Binding{User: user, Handle: handle, Gen: gen})
 	if err != nil {
 		panic(err)
@@ -46,7 +49,7 @@ func userStore(t *testing.T, s core.Store) core.UserStore {
 func bind(t *testing.T, s core.Store, key, user, handle string, exp time.Time) {
 	t.Helper()
 	d := &record.Delta{Create: true, Header: Header(false, exp), Expiry: exp,
-		Set: append(Entries("k", key), bindingEntry(user, handle, 0))}
+		Set: append(Entries("k", key), BindingEntry(user, handle, 0))}
 	if err := saveDelta(t.Context(), s, key, d, time.Now()); err != nil {
 		t.Fatalf("bind %q to %q: %v", key, user, err)
 	}
@@ -161,7 +164,7 @@ func testUserBindExisting(t *testing.T, s core.Store) {
 			t.Fatalf("SaveDelta: %v", err)
 		}
 	}
-	delta(&record.Delta{Set: []record.Entry{bindingEntry("alice", "ha", 0)}})
+	delta(&record.Delta{Set: []record.Entry{BindingEntry("alice", "ha", 0)}})
 	wantUser(t, us, "alice", "ha")
 	if b, _ := binding(t, s, "sess"); b.Gen == 0 {
 		t.Errorf("binding an existing record: no generation stamped")
@@ -187,7 +190,7 @@ func testUserBindExisting(t *testing.T, s core.Store) {
 
 	// Bound to another user: listed there only, and the first user's
 	// destroy leaves it alone.
-	delta(&record.Delta{Set: []record.Entry{bindingEntry("bob", "hb", 0)}})
+	delta(&record.Delta{Set: []record.Entry{BindingEntry("bob", "hb", 0)}})
 	wantUser(t, us, "alice")
 	wantUser(t, us, "bob", "hb")
 	if got := deleteUser(t, us, "alice"); len(got) != 0 {
@@ -239,7 +242,7 @@ func testUserRenew(t *testing.T, s core.Store) {
 			t.Fatalf("the taken record has no binding: %v", err)
 		}
 		d := &record.Delta{Create: true, Header: Header(false, exp), Expiry: exp,
-			Set: append(Entries("k", to), bindingEntry(b.User, b.Handle, b.Gen))}
+			Set: append(Entries("k", to), BindingEntry(b.User, b.Handle, b.Gen))}
 		return saveDelta(t.Context(), s, to, d, time.Now())
 	}
 
@@ -271,7 +274,7 @@ func testUserRenew(t *testing.T, s core.Store) {
 	deleteUser(t, us, "frank")
 	b, _, _ := record.FindBinding(data)
 	d := &record.Delta{Create: true, Header: Header(false, exp), Expiry: exp,
-		Set: append(Entries("k", "x-2"), bindingEntry(b.User, b.Handle, b.Gen))}
+		Set: append(Entries("k", "x-2"), BindingEntry(b.User, b.Handle, b.Gen))}
 	if err := saveDelta(t.Context(), s, "x-2", d, time.Now()); !errors.Is(err, core.ErrSessionGone) {
 		t.Errorf("carrying a binding whose sessions were destroyed: %v, want ErrSessionGone", err)
 	}
@@ -298,7 +301,7 @@ func testUserRenewRacesDestroy(t *testing.T, s core.Store) {
 		var renewErr error
 		wg.Go(func() {
 			d := &record.Delta{Create: true, Header: Header(false, exp), Expiry: exp,
-				Set: append(Entries("k", to), bindingEntry(b.User, b.Handle, b.Gen))}
+				Set: append(Entries("k", to), BindingEntry(b.User, b.Handle, b.Gen))}
 			renewErr = saveDelta(t.Context(), s, to, d, time.Now())
 		})
 		wg.Go(func() {

@@ -10,6 +10,7 @@ import (
 	"github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/cachedstore"
 	"github.com/sessionkit/sessionkit/core/record"
+	"github.com/sessionkit/sessionkit/core/storetest"
 )
 
 // addStaleEntry puts back into the item of user the entry (h, key) with
@@ -87,7 +88,7 @@ func TestAttackSaveStaleEntryDeletesOtherHandle(t *testing.T) {
 	exp := time.Now().Add(time.Hour)
 	key := "k1"
 	bindNew(t, s, key, "alice", "h1", exp)
-	data := record.Append(nil, record.NewHeader(false, time.Now(), exp), []record.Entry{entry("v", "mine"), bindingEntry(t, "alice", "h2", 0)})
+	data := record.Append(nil, record.NewHeader(false, time.Now(), exp), []record.Entry{entry("v", "mine"), storetest.BindingEntry("alice", "h2", 0)})
 	if err := s.Save(ctx, key, data, exp); err != nil {
 		t.Fatal(err)
 	}

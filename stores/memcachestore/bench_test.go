@@ -90,7 +90,7 @@ func BenchmarkLoadBound(b *testing.B) {
 	for i := range 10 {
 		kv = append(kv, entry(fmt.Sprintf("key%d", i), fmt.Sprintf("value number %d", i)))
 	}
-	kv = append(kv, bindingEntry(b, "alice", "handle-of-the-bench", 0))
+	kv = append(kv, storetest.BindingEntry("alice", "handle-of-the-bench", 0))
 	d := &record.Delta{Create: true, Header: record.NewHeader(false, time.Now(), exp), Expiry: exp, Set: kv}
 	if err := s.SaveDelta(ctx, key, d); err != nil {
 		b.Fatal(err)

@@ -64,21 +64,12 @@ func newCountingStore(t *testing.T) (*Store, *memcache.Client, *atomic.Int64) {
 	return s, c, trips
 }
 
-func bindingEntry(t testing.TB, user, handle string, gen uint64) record.Entry {
-	t.Helper()
-	v, err := record.EncodeBinding(nil, record.Binding{User: user, Handle: handle, Gen: gen})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return record.Entry{Key: record.BindingKey, Value: v}
-}
-
 // bindNew creates the record key bound to user under handle, as the
 // manager's first commit after SetUser does it.
 func bindNew(t testing.TB, s *Store, key, user, handle string, exp time.Time) {
 	t.Helper()
 	d := &record.Delta{Create: true, Header: record.NewHeader(false, time.Now(), exp), Expiry: exp,
-		Set: []record.Entry{entry("v", key), bindingEntry(t, user, handle, 0)}}
+		Set: []record.Entry{entry("v", key), storetest.BindingEntry(user, handle, 0)}}
 	if err := s.SaveDelta(t.Context(), key, d); err != nil {
 		t.Fatalf("bind %s to %s: %v", key, user, err)
 	}
@@ -157,7 +148,7 @@ func TestUserRoundTrips(t *testing.T) {
 	// Bound sessions.
 	check("SaveDelta create, new binding", 4, func() error {
 		return s.SaveDelta(ctx, "b1", &record.Delta{Create: true, Header: record.NewHeader(false, time.Now(), exp), Expiry: exp,
-			Set: []record.Entry{entry("a", "1"), bindingEntry(t, "alice", "h1", 0)}})
+			Set: []record.Entry{entry("a", "1"), storetest.BindingEntry("alice", "h1", 0)}})
 	})
 	check("Load, bound", 2, load("b1", true))
 	check("SaveDelta, bound, binding unchanged", 2, update("b1"))
@@ -177,19 +168,19 @@ func TestUserRoundTrips(t *testing.T) {
 	}
 	check("SaveDelta create carrying the binding (Renew)", 4, func() error {
 		return s.SaveDelta(ctx, "b2", &record.Delta{Create: true, Header: record.NewHeader(false, time.Now(), exp), Expiry: exp,
-			Set: []record.Entry{entry("a", "1"), bindingEntry(t, b.User, b.Handle, b.Gen)}})
+			Set: []record.Entry{entry("a", "1"), storetest.BindingEntry(b.User, b.Handle, b.Gen)}})
 	})
 	check("SaveDelta binding an existing record", 4, func() error {
-		return s.SaveDelta(ctx, "plain", &record.Delta{Expiry: exp, Set: []record.Entry{bindingEntry(t, "alice", "h2", 0)}})
+		return s.SaveDelta(ctx, "plain", &record.Delta{Expiry: exp, Set: []record.Entry{storetest.BindingEntry("alice", "h2", 0)}})
 	})
 	check("SaveDelta rebinding to another user", 7, func() error {
-		return s.SaveDelta(ctx, "plain", &record.Delta{Expiry: exp, Set: []record.Entry{bindingEntry(t, "dave", "h4", 0)}})
+		return s.SaveDelta(ctx, "plain", &record.Delta{Expiry: exp, Set: []record.Entry{storetest.BindingEntry("dave", "h4", 0)}})
 	})
 	check("SaveDelta unbinding", 5, func() error {
 		return s.SaveDelta(ctx, "plain", &record.Delta{Expiry: exp, Delete: []string{record.BindingKey}})
 	})
 	check("Save, new binding", 3, func() error {
-		return s.Save(ctx, "saved", record.Append(nil, record.NewHeader(false, time.Now(), exp), []record.Entry{bindingEntry(t, "erin", "h5", 0)}), exp)
+		return s.Save(ctx, "saved", record.Append(nil, record.NewHeader(false, time.Now(), exp), []record.Entry{storetest.BindingEntry("erin", "h5", 0)}), exp)
 	})
 	check("Load, bound by Save", 2, load("saved", true))
 	check("UserSessions", 2, func() error {
@@ -209,7 +200,7 @@ func TestUserRoundTrips(t *testing.T) {
 	check("Load, deleted by DeleteUserSessions", 1, load("b2", false))
 	check("SaveDelta create, another new binding", 4, func() error {
 		return s.SaveDelta(ctx, "b3", &record.Delta{Create: true, Header: record.NewHeader(false, time.Now(), exp), Expiry: exp,
-			Set: []record.Entry{entry("a", "1"), bindingEntry(t, "carol", "h3", 0)}})
+			Set: []record.Entry{entry("a", "1"), storetest.BindingEntry("carol", "h3", 0)}})
 	})
 	if err := c.Delete(s.userItemKey(record.UserKey("carol"))); err != nil {
 		t.Fatal(err)
@@ -563,7 +554,7 @@ func TestUserStoreRenewRacesDestroy(t *testing.T) {
 		var wg sync.WaitGroup
 		wg.Go(func() {
 			d := &record.Delta{Create: true, Header: record.NewHeader(false, time.Now(), exp), Expiry: exp,
-				Set: []record.Entry{entry("v", "x"), bindingEntry(t, b.User, b.Handle, b.Gen)}}
+				Set: []record.Entry{entry("v", "x"), storetest.BindingEntry(b.User, b.Handle, b.Gen)}}
 			if err := s.SaveDelta(ctx, to, d); err != nil && !errors.Is(err, core.ErrSessionGone) {
 				t.Errorf("Renew: %v", err)
 			}
@@ -707,7 +698,7 @@ func TestUserPrune(t *testing.T) {
 	if err := c.Set(&memcache.Item{Key: s.itemKey("unbound"), Value: storetest.Record(exp, "a", "1")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Set(&memcache.Item{Key: s.itemKey("rebound"), Value: record.Append(nil, record.NewHeader(false, time.Now(), exp), []record.Entry{bindingEntry(t, "bob", "hb", 1)})}); err != nil {
+	if err := c.Set(&memcache.Item{Key: s.itemKey("rebound"), Value: record.Append(nil, record.NewHeader(false, time.Now(), exp), []record.Entry{storetest.BindingEntry("bob", "hb", 1)})}); err != nil {
 		t.Fatal(err)
 	}
 	entries := func() []string {
@@ -757,9 +748,9 @@ func TestUserUnbindInvalid(t *testing.T) {
 	evict(t, s, c, "alice")
 	for name, d := range map[string]*record.Delta{
 		"unbind":      {Expiry: exp, Delete: []string{record.BindingKey}},
-		"rebind":      {Expiry: exp, Set: []record.Entry{bindingEntry(t, "bob", "hb", 0)}},
+		"rebind":      {Expiry: exp, Set: []record.Entry{storetest.BindingEntry("bob", "hb", 0)}},
 		"clear":       {Expiry: exp, Clear: true},
-		"same handle": {Expiry: exp, Set: []record.Entry{bindingEntry(t, "alice", "h", 0)}},
+		"same handle": {Expiry: exp, Set: []record.Entry{storetest.BindingEntry("alice", "h", 0)}},
 	} {
 		err := s.SaveDelta(ctx, "k", d)
 		// Clear keeps the binding (see record.Delta) and writing the same

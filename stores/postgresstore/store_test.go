@@ -195,7 +195,7 @@ func TestRoundTripsDB(t *testing.T) {
 	}
 	uk := record.UserKey("ann")
 	bind := func(key, handle string) error {
-		return s.SaveDelta(ctx, key, &record.Delta{Expiry: exp, Set: []record.Entry{bindingEntry(t, "ann", handle, 0)}})
+		return s.SaveDelta(ctx, key, &record.Delta{Expiry: exp, Set: []record.Entry{storetest.BindingEntry("ann", handle, 0)}})
 	}
 	all := func(string) bool { return true }
 	// Warm up the row transaction's statements on the connection.
@@ -252,16 +252,6 @@ func TestRoundTripsDB(t *testing.T) {
 	}
 }
 
-// bindingEntry is the record entry of a binding, as the manager writes it.
-func bindingEntry(t *testing.T, user, handle string, gen uint64) record.Entry {
-	t.Helper()
-	v, err := record.EncodeBinding(nil, record.Binding{User: user, Handle: handle, Gen: gen})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return record.Entry{Key: record.BindingKey, Value: v}
-}
-
 // TestRoundTripsUsers counts the round trips of the user index's writes
 // and reads, as TestRoundTrips does, and checks that a bound session's
 // ordinary load and save cost what an unbound one's do.
@@ -277,10 +267,10 @@ func TestRoundTripsUsers(t *testing.T) {
 	uk := record.UserKey("ann")
 	createBound := func(key, handle string, gen uint64) error {
 		return s.SaveDelta(ctx, key, &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp,
-			Set: append(storetest.Entries("a", "1"), bindingEntry(t, "ann", handle, gen))})
+			Set: append(storetest.Entries("a", "1"), storetest.BindingEntry("ann", handle, gen))})
 	}
 	bind := func(key, handle string) error {
-		return s.SaveDelta(ctx, key, &record.Delta{Expiry: exp, Set: []record.Entry{bindingEntry(t, "ann", handle, 0)}})
+		return s.SaveDelta(ctx, key, &record.Delta{Expiry: exp, Set: []record.Entry{storetest.BindingEntry("ann", handle, 0)}})
 	}
 	all := func(string) bool { return true }
 	// Warm up: the first use of each statement on the connection prepares it.
@@ -323,7 +313,7 @@ func TestRoundTripsUsers(t *testing.T) {
 		}},
 		// Session.Clear writes the binding again, as it is: no index work.
 		{"SaveDelta Clear keeping the binding", 1, func() error {
-			return s.SaveDelta(ctx, "k", &record.Delta{Clear: true, Expiry: exp, Set: append(storetest.Entries("c", "3"), bindingEntry(t, kb.User, kb.Handle, kb.Gen))})
+			return s.SaveDelta(ctx, "k", &record.Delta{Clear: true, Expiry: exp, Set: append(storetest.Entries("c", "3"), storetest.BindingEntry(kb.User, kb.Handle, kb.Gen))})
 		}},
 		{"SaveDelta create bound", 2, func() error { return createBound("k2", "h2", 0) }},
 		{"Take bound", 1, func() error {

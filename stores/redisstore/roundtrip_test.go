@@ -108,7 +108,7 @@ func TestUserRoundTrips(t *testing.T) {
 			warm(t, s)
 			exp := time.Now().Add(time.Hour)
 			bindTo := func(user, handle string, gen uint64) []record.Entry {
-				return []record.Entry{bindingEntry(t, user, handle, gen)}
+				return []record.Entry{storetest.BindingEntry(user, handle, gen)}
 			}
 			create := func(user, handle string, gen uint64) *record.Delta {
 				return &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp,

@@ -269,7 +269,7 @@ func TestUserStalePruned(t *testing.T) {
 		bind := func(key, handle string, exp time.Time) {
 			t.Helper()
 			d := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp,
-				Set: append(storetest.Entries("k", key), bindingEntry(t, "carol", handle, 0))}
+				Set: append(storetest.Entries("k", key), storetest.BindingEntry("carol", handle, 0))}
 			if err := st.SaveDelta(ctx, key, d); err != nil {
 				t.Fatal(err)
 			}
@@ -340,15 +340,6 @@ func TestUserStalePruned(t *testing.T) {
 	})
 }
 
-func bindingEntry(t *testing.T, user, handle string, gen uint64) record.Entry {
-	t.Helper()
-	v, err := record.EncodeBinding(nil, record.Binding{User: user, Handle: handle, Gen: gen})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return record.Entry{Key: record.BindingKey, Value: v}
-}
-
 // TestUserDestroyRecordGone destroys a user whose index names records that
 // are gone already: nothing is reported, the entries go.
 func TestUserDestroyRecordGone(t *testing.T) {
@@ -381,7 +372,7 @@ func TestUserStampsCallerDelta(t *testing.T) {
 	ctx := t.Context()
 	st := newTestStore(t, singleClient(t))
 	exp := time.Now().Add(time.Hour)
-	be := bindingEntry(t, "erin", "h", 0)
+	be := storetest.BindingEntry("erin", "h", 0)
 	d := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp, Set: []record.Entry{be}}
 	if err := st.SaveDelta(ctx, "k", d); err != nil {
 		t.Fatal(err)
@@ -455,7 +446,7 @@ func TestUserCarriedRenewRefused(t *testing.T) {
 		st := newTestStore(t, c)
 		exp := time.Now().Add(time.Hour)
 		d := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp,
-			Set: []record.Entry{bindingEntry(t, "frank", "h", 0)}}
+			Set: []record.Entry{storetest.BindingEntry("frank", "h", 0)}}
 		if err := st.SaveDelta(ctx, "old", d); err != nil {
 			t.Fatal(err)
 		}
@@ -475,7 +466,7 @@ func TestUserCarriedRenewRefused(t *testing.T) {
 			t.Fatalf("DeleteUserSessions = %q, %v; want [h], the device caught mid-Renew", hs, err)
 		}
 		nd := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp,
-			Set: []record.Entry{bindingEntry(t, b.User, b.Handle, b.Gen)}}
+			Set: []record.Entry{storetest.BindingEntry(b.User, b.Handle, b.Gen)}}
 		if err := st.SaveDelta(ctx, "new", nd); !errors.Is(err, core.ErrSessionGone) {
 			t.Fatalf("carried Renew after the destroy: %v, want ErrSessionGone", err)
 		}
@@ -561,7 +552,7 @@ func TestUserRenewInterleavings(t *testing.T) {
 				warm(t, ps)
 				exp := time.Now().Add(time.Hour)
 				d := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp,
-					Set: append(storetest.Entries("a", "1"), bindingEntry(t, "gina", "h", 0))}
+					Set: append(storetest.Entries("a", "1"), storetest.BindingEntry("gina", "h", 0))}
 				if err := ps.SaveDelta(ctx, "old", d); err != nil {
 					t.Fatal(err)
 				}
@@ -573,7 +564,7 @@ func TestUserRenewInterleavings(t *testing.T) {
 					}
 					b, _, _ := record.FindBinding(data)
 					nd := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp,
-						Set: append(storetest.Entries("a", "1"), bindingEntry(t, b.User, b.Handle, b.Gen))}
+						Set: append(storetest.Entries("a", "1"), storetest.BindingEntry(b.User, b.Handle, b.Gen))}
 					return s.SaveDelta(ctx, "new", nd)
 				}
 				destroy := func(s *Store) ([]string, error) {
@@ -637,7 +628,7 @@ func TestUserRewriteRacesRenew(t *testing.T) {
 		ps := &Store{client: newClient(), prefix: hs.prefix, maxSize: hs.maxSize}
 		exp := time.Now().Add(time.Hour)
 		d := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp,
-			Set: append(storetest.Entries("a", "1"), bindingEntry(t, "hank", "h", 0))}
+			Set: append(storetest.Entries("a", "1"), storetest.BindingEntry("hank", "h", 0))}
 		if err := ps.SaveDelta(ctx, "old", d); err != nil {
 			t.Fatal(err)
 		}
@@ -648,12 +639,12 @@ func TestUserRewriteRacesRenew(t *testing.T) {
 				t.Errorf("Take: %v, %v", found, err)
 			}
 			nd := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp,
-				Set: append(storetest.Entries("a", "1"), bindingEntry(t, b.User, b.Handle, b.Gen))}
+				Set: append(storetest.Entries("a", "1"), storetest.BindingEntry(b.User, b.Handle, b.Gen))}
 			if err := ps.SaveDelta(ctx, "new", nd); err != nil {
 				t.Errorf("Renew: %v", err)
 			}
 		}
-		rewrite := &record.Delta{Expiry: exp, Set: append(storetest.Entries("c", "3"), bindingEntry(t, b.User, b.Handle, b.Gen))}
+		rewrite := &record.Delta{Expiry: exp, Set: append(storetest.Entries("c", "3"), storetest.BindingEntry(b.User, b.Handle, b.Gen))}
 		if err := hs.SaveDelta(ctx, "old", rewrite); !errors.Is(err, core.ErrSessionGone) {
 			t.Fatalf("rewriting the binding of the taken record: %v, want ErrSessionGone", err)
 		}
@@ -730,7 +721,7 @@ func TestUserNoScript(t *testing.T) {
 				keys = append(keys, k)
 				flush()
 				d := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp,
-					Set: []record.Entry{bindingEntry(t, "kim", fmt.Sprintf("h%d", i), 0)}}
+					Set: []record.Entry{storetest.BindingEntry("kim", fmt.Sprintf("h%d", i), 0)}}
 				if err := st.SaveDelta(ctx, k, d); err != nil {
 					t.Fatal(err)
 				}
@@ -769,7 +760,7 @@ func TestUserRewriteBetweenTakeAndRenew(t *testing.T) {
 		warm(t, ps)
 		exp := time.Now().Add(time.Hour)
 		d := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp,
-			Set: append(storetest.Entries("a", "1"), bindingEntry(t, "lee", "h", 0))}
+			Set: append(storetest.Entries("a", "1"), storetest.BindingEntry("lee", "h", 0))}
 		if err := ps.SaveDelta(ctx, "old", d); err != nil {
 			t.Fatal(err)
 		}
@@ -779,13 +770,13 @@ func TestUserRewriteBetweenTakeAndRenew(t *testing.T) {
 		}
 		b, _, _ := record.FindBinding(data)
 		hook.fn = func() {
-			rewrite := &record.Delta{Expiry: exp, Set: []record.Entry{bindingEntry(t, b.User, b.Handle, b.Gen)}}
+			rewrite := &record.Delta{Expiry: exp, Set: []record.Entry{storetest.BindingEntry(b.User, b.Handle, b.Gen)}}
 			if err := ps.SaveDelta(ctx, "old", rewrite); !errors.Is(err, core.ErrSessionGone) {
 				t.Errorf("rewriting the binding of the taken record: %v, want ErrSessionGone", err)
 			}
 		}
 		nd := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp,
-			Set: append(storetest.Entries("a", "1"), bindingEntry(t, b.User, b.Handle, b.Gen))}
+			Set: append(storetest.Entries("a", "1"), storetest.BindingEntry(b.User, b.Handle, b.Gen))}
 		if err := hs.SaveDelta(ctx, "new", nd); err != nil {
 			t.Fatalf("the Renew after a failed Clear: %v", err)
 		}
@@ -808,7 +799,7 @@ func TestUserClear(t *testing.T) {
 		bind := func(key, user, handle string) {
 			t.Helper()
 			d := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp,
-				Set: []record.Entry{bindingEntry(t, user, handle, 0)}}
+				Set: []record.Entry{storetest.BindingEntry(user, handle, 0)}}
 			if err := ps.SaveDelta(ctx, key, d); err != nil {
 				t.Error(err)
 			}

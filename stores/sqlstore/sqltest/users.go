@@ -356,7 +356,7 @@ func testUserTwoStores(t *testing.T, h Harness) {
 	}
 	bd, _, _ := record.FindBinding(data)
 	d := &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp,
-		Set: append(storetest.Entries("k", "v"), bindingEntry(t, bd.User, bd.Handle, bd.Gen))}
+		Set: append(storetest.Entries("k", "v"), storetest.BindingEntry(bd.User, bd.Handle, bd.Gen))}
 	if err := a.SaveDelta(ctx, "gus-new", d); !errors.Is(err, core.ErrSessionGone) {
 		t.Errorf("a carried Renew after the other store destroyed the user: %v, want ErrSessionGone", err)
 	}
@@ -466,7 +466,7 @@ func testUserCleanup(t *testing.T, h Harness) {
 	}
 	soon := time.Now().Add(100 * time.Millisecond)
 	d := &record.Delta{Create: true, Header: storetest.Header(false, soon), Expiry: soon,
-		Set: append(storetest.Entries("k", "v"), bindingEntry(t, "ivy", "lapsing", 0))}
+		Set: append(storetest.Entries("k", "v"), storetest.BindingEntry("ivy", "lapsing", 0))}
 	if err := s.SaveDelta(ctx, "lapsing", d); err != nil {
 		t.Fatal(err)
 	}
@@ -484,7 +484,7 @@ func testUserCleanup(t *testing.T, h Harness) {
 	b, _, _ := record.FindBinding(data)
 	exp := time.Now().Add(time.Hour)
 	d = &record.Delta{Create: true, Header: storetest.Header(false, exp), Expiry: exp,
-		Set: append(storetest.Entries("k", "v"), bindingEntry(t, b.User, b.Handle, b.Gen))}
+		Set: append(storetest.Entries("k", "v"), storetest.BindingEntry(b.User, b.Handle, b.Gen))}
 	if err := s.SaveDelta(ctx, "renewed", d); err != nil {
 		t.Fatalf("a Renew after a cleanup within the grace: %v", err)
 	}
@@ -510,15 +510,6 @@ func testUserCleanup(t *testing.T, h Harness) {
 	}
 }
 
-func bindingEntry(t *testing.T, user, handle string, gen uint64) record.Entry {
-	t.Helper()
-	v, err := record.EncodeBinding(nil, record.Binding{User: user, Handle: handle, Gen: gen})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return record.Entry{Key: record.BindingKey, Value: v}
-}
-
 // testUserSaveBound checks Save of whole bound records: a new binding is
 // stamped and indexed, a record saved over with another binding moves its
 // entry, and a carried binding whose entry is gone is refused.
@@ -528,7 +519,7 @@ func testUserSaveBound(t *testing.T, h Harness) {
 	ctx := t.Context()
 	exp := time.Now().Add(time.Hour)
 	rec := func(user, handle string, gen uint64) []byte {
-		return record.Append(nil, storetest.Header(false, exp), append(storetest.Entries("a", "1"), bindingEntry(t, user, handle, gen)))
+		return record.Append(nil, storetest.Header(false, exp), append(storetest.Entries("a", "1"), storetest.BindingEntry(user, handle, gen)))
 	}
 	in := rec("jo", "hj", 0)
 	if err := s.Save(ctx, "k", in, exp); err != nil {
